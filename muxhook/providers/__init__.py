@@ -1,0 +1,123 @@
+"""Webhook providers: one small module each, all of the same shape.
+
+A provider module (``mux``, ``fastpix``, ``millicast``) defines:
+
+- ``NAME``, ``HEADER`` (the signature header), ``SECRET_ENV`` (its environment variable);
+- ``secret_key(secret) -> bytes``: how the dashboard secret becomes the HMAC key;
+- ``parse_header(value) -> SignedHeader``: the header's timestamp and signatures;
+- ``signature(body, key, timestamp) -> str``: one signature as it appears in the header;
+- ``sign(body, *, secret, timestamp) -> dict``: the headers that sign ``body``;
+- ``verify(body, headers, *, secret, now, tolerance, max_future) -> Verdict``;
+- ``event_type(body, headers) -> str | None``: the event name a body carries;
+- ``EVENTS``: its catalog of event types; ``MODEL``: the name of its envelope model
+  in ``muxhook.models`` (imported only when a command parses events).
+
+Everything here is standard library only, so ``sign`` and ``verify`` start fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import importlib
+import typing
+from collections.abc import Iterable, Mapping
+
+if typing.TYPE_CHECKING:
+    from types import ModuleType
+
+__all__ = [
+    "NAMES",
+    "EventType",
+    "SignedHeader",
+    "Verdict",
+    "any_matches",
+    "catalog",
+    "detect",
+    "get",
+    "header_value",
+    "lower_headers",
+]
+
+#: Provider names in detection order; Mux is the default.
+NAMES: tuple[str, ...] = ("mux", "fastpix", "millicast")
+
+
+@dataclasses.dataclass(frozen=True)
+class EventType:
+    """One entry of a provider's event catalog."""
+
+    name: str
+    description: str
+    legacy: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class SignedHeader:
+    """What a signature header carries: an optional timestamp and the signatures."""
+
+    timestamp: str | None
+    signatures: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """A signature that verified."""
+
+    provider: str
+    header: str
+    timestamp: int | None = None
+    age: float | None = None  # seconds between the timestamp and ``now``
+
+
+def catalog(
+    entries: Iterable[tuple[str, str]], legacy: Iterable[tuple[str, str]] = ()
+) -> dict[str, EventType]:
+    """Build an ordered catalog from ``(name, description)`` pairs."""
+    events = {name: EventType(name, text) for name, text in entries}
+    events.update({name: EventType(name, text, legacy=True) for name, text in legacy})
+    return events
+
+
+def get(name: str) -> ModuleType:
+    """Return the provider module called ``name`` (``mux``, ``fastpix``, ``millicast``)."""
+    if name not in NAMES:
+        from muxhook.errors import UsageError
+
+        raise UsageError(f"unknown provider {name!r}; choose one of: {', '.join(NAMES)}")
+    return importlib.import_module(f"muxhook.providers.{name}")
+
+
+def lower_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Header names lower-cased, as HTTP treats them; a repeated name keeps its last value."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {name.lower(): value for name, value in items}
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header ``name``, looked up without regard to case."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def detect(headers: Mapping[str, str]) -> str | None:
+    """The provider whose signature header is present, or None."""
+    names = {key.lower() for key in headers}
+    for name in NAMES:
+        if get(name).HEADER.lower() in names:
+            return name
+    return None
+
+
+def any_matches(expected: str, signatures: Iterable[str]) -> bool:
+    """True when any of ``signatures`` equals ``expected``, compared in constant time.
+
+    Every candidate is compared, so the time taken does not say which one matched.
+    """
+    found = False
+    for candidate in signatures:
+        found |= hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace"))
+    return found
