@@ -2,7 +2,8 @@
 
 A provider module (``mux``, ``fastpix``, ``millicast``) defines:
 
-- ``NAME``, ``HEADER`` (the signature header), ``SECRET_ENV`` (its environment variable);
+- ``NAME``, ``LABEL`` (the name people write), ``HEADER`` (the signature header),
+  ``SECRET_ENV`` (its environment variable);
 - ``secret_key(secret) -> bytes``: how the dashboard secret becomes the HMAC key;
 - ``parse_header(value) -> SignedHeader``: the header's timestamp and signatures;
 - ``signature(body, key, timestamp) -> str``: one signature as it appears in the header;
@@ -17,9 +18,12 @@ Everything here is standard library only, so ``sign`` and ``verify`` start fast.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import hmac
 import importlib
+import json
 import typing
 from collections.abc import Iterable, Mapping
 
@@ -32,10 +36,13 @@ __all__ = [
     "SignedHeader",
     "Verdict",
     "any_matches",
+    "base64_secret_key",
     "catalog",
     "detect",
     "get",
     "header_value",
+    "json_field",
+    "json_fields",
     "lower_headers",
 ]
 
@@ -121,3 +128,33 @@ def any_matches(expected: str, signatures: Iterable[str]) -> bool:
     for candidate in signatures:
         found |= hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace"))
     return found
+
+
+def base64_secret_key(secret: str, provider: str) -> bytes:
+    """Decode a secret that the platform shows base64-encoded (FastPix, Millicast)."""
+    text = secret.strip()
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        from muxhook.errors import UsageError
+
+        raise UsageError(
+            f"the {provider} secret is not base64: {provider} shows its signing secret "
+            "base64-encoded: copy it exactly from the dashboard"
+        ) from None
+
+
+def json_fields(body: bytes, *names: str) -> tuple[object, ...]:
+    """Top-level fields of a JSON object body; None for each when the body is not one."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        parsed = None
+    if not isinstance(parsed, dict):
+        return tuple(None for _ in names)
+    return tuple(parsed.get(name) for name in names)
+
+
+def json_field(body: bytes, name: str) -> object:
+    """One top-level field of a JSON object body, or None."""
+    return json_fields(body, name)[0]

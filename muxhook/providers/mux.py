@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 
@@ -20,14 +19,15 @@ from muxhook.providers import (
     SignedHeader,
     Verdict,
     any_matches,
-    catalog,
     header_value,
+    json_field,
 )
 from muxhook.providers._mux_events import EVENTS
 
 __all__ = [
     "EVENTS",
     "HEADER",
+    "LABEL",
     "MODEL",
     "NAME",
     "SECRET_ENV",
@@ -40,8 +40,9 @@ __all__ = [
 ]
 
 NAME = "mux"
+LABEL = "Mux"
 HEADER = "Mux-Signature"
-SECRET_ENV = "MUX_WEBHOOK_SECRET"
+SECRET_ENV = "MUX_WEBHOOK_SECRET"  # noqa: S105  (a variable name, not a secret)
 MODEL = "MuxEvent"
 DEFAULT_TOLERANCE = 300.0
 
@@ -154,15 +155,7 @@ def verify(
 
 def event_type(body: bytes, headers: Mapping[str, str] | None = None) -> str | None:
     """The ``type`` field of a Mux body, or None when it has none."""
-    return _json_type(body)
-
-
-def _json_type(body: bytes) -> str | None:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    kind = parsed.get("type") if isinstance(parsed, dict) else None
+    kind = json_field(body, "type")
     return kind if isinstance(kind, str) else None
 
 
@@ -173,4 +166,3 @@ def _preview(text: str, limit: int = 60) -> str:
 def looks_like_hex(value: str) -> bool:
     """True for a well-formed lowercase ``v1`` value."""
     return bool(_HEX64.fullmatch(value))
-
