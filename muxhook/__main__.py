@@ -1,0 +1,5 @@
+"""``python -m muxhook``."""
+
+from muxhook._entry import main
+
+main()

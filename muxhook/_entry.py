@@ -1,0 +1,126 @@
+"""The console entry point, with a fast path for the commands that must start quickly.
+
+Importing Typer costs ~140 ms here, more than the whole start-up budget of
+``muxhook sign`` (150 ms; the official Mux CLI's compiled binary takes 198 ms).
+So ``--version``, ``sign`` and ``verify`` are parsed here from a small table
+that mirrors their Typer declarations; ``tests/test_entry.py`` fails when the two
+drift apart. Anything this parser does not fully understand (help, completion,
+an unknown or malformed option, a missing argument) goes to the Typer app, so
+errors and help look the same whichever door a command came in by.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from typing import Any
+
+__all__ = ["FAST_COMMANDS", "Opt", "main", "parse_fast"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Opt:
+    """One option or argument of a fast command, as its Typer declaration has it."""
+
+    dest: str
+    flags: tuple[str, ...]  # empty for a positional argument
+    kind: str  # "str", "int", "float", "flag" or "multi"
+    default: object = None
+
+
+FAST_COMMANDS: dict[str, tuple[Opt, ...]] = {
+    "sign": (
+        Opt("event", (), "str"),
+        Opt("secret", ("--secret",), "str"),
+        Opt("provider", ("--provider",), "str"),
+        Opt("timestamp", ("--timestamp",), "int"),
+        Opt("set_", ("--set",), "multi"),
+        Opt("unset", ("--unset",), "multi"),
+        Opt("format_", ("--format", "-f"), "str", "header"),
+        Opt("to", ("--to",), "str"),
+    ),
+    "verify": (
+        Opt("body_file", (), "str", "-"),
+        Opt("header", ("--header", "-H"), "multi"),
+        Opt("headers_file", ("--headers-file",), "str"),
+        Opt("secret", ("--secret",), "str"),
+        Opt("provider", ("--provider",), "str"),
+        Opt("now", ("--now",), "float"),
+        Opt("tolerance", ("--tolerance",), "float", 300.0),
+        Opt("max_future", ("--max-future",), "float", 300.0),
+        Opt("json_", ("--json",), "flag", False),
+    ),
+}
+
+_CONVERT = {"str": str, "int": int, "float": float, "multi": str}
+
+
+def parse_fast(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """``(command, options)`` when ``argv`` is a plain fast command; None to use Typer."""
+    if not argv or argv[0] not in FAST_COMMANDS:
+        return None
+    spec = FAST_COMMANDS[argv[0]]
+    by_flag = {flag: opt for opt in spec for flag in opt.flags}
+    positionals = [opt for opt in spec if not opt.flags]
+    values: dict[str, Any] = {
+        opt.dest: ([] if opt.kind == "multi" else opt.default) for opt in spec
+    }
+    given: list[str] = []
+    rest = argv[1:]
+    only_positionals = False
+    while rest:
+        arg = rest.pop(0)
+        if not only_positionals and arg == "--":
+            only_positionals = True
+            continue
+        if only_positionals or arg == "-" or not arg.startswith("-"):
+            given.append(arg)
+            continue
+        name, has_value, inline = arg.partition("=")
+        opt = by_flag.get(name)
+        if opt is None:
+            return None  # help, an unknown option, or a short-option cluster: Typer's job
+        if opt.kind == "flag":
+            if has_value:
+                return None
+            values[opt.dest] = True
+            continue
+        if not has_value:
+            if not rest:
+                return None
+            inline = rest.pop(0)
+        try:
+            value = _CONVERT[opt.kind](inline)
+        except ValueError:
+            return None
+        if opt.kind == "multi":
+            values[opt.dest].append(value)
+        else:
+            values[opt.dest] = value
+    if len(given) > len(positionals):
+        return None
+    for opt, arg in zip(positionals, given, strict=False):
+        values[opt.dest] = arg
+    if any(values[opt.dest] is None for opt in positionals):
+        return None  # a required argument is missing: let Typer say so
+    return argv[0], values
+
+
+def main() -> None:
+    """Run muxhook: the fast path when it applies, the Typer app otherwise."""
+    argv = sys.argv[1:]
+    if argv == ["--version"]:
+        from muxhook import __version__
+
+        sys.stdout.write(f"muxhook {__version__}\n")
+        return
+    fast = None if "_MUXHOOK_COMPLETE" in os.environ else parse_fast(argv)
+    if fast is not None:
+        from muxhook import commands
+
+        name, options = fast
+        sys.exit(commands.run(getattr(commands, name), **options))
+    from muxhook.cli import run
+
+    run()

@@ -1,0 +1,240 @@
+"""The Typer app: options and help texts only; every command runs in ``muxhook.commands``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from muxhook import __version__, commands
+
+__all__ = ["app", "main", "run"]
+
+app = typer.Typer(
+    name="muxhook",
+    help="Sign, verify, trigger, listen to and replay video-platform webhooks "
+    "(Mux, FastPix, Millicast), offline.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a secret must never reach a traceback
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+PROVIDERS = "mux, fastpix or millicast"
+
+
+def _complete_event(incomplete: str) -> list[str]:
+    from muxhook import catalog
+
+    names = [catalog.qualified(p, e.name) for p, e in catalog.iter_events()]
+    return [name for name in names if name.startswith(incomplete)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"muxhook {__version__}")
+        raise typer.Exit()
+
+
+def _exit(code: int) -> None:
+    if code:
+        raise typer.Exit(code)
+
+
+EventArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="EVENT_OR_FILE",
+        help="An event name (video.asset.ready, fastpix:video.media.ready), a fixture file, "
+        "or - for stdin.",
+        autocompletion=_complete_event,
+        show_default=False,
+    ),
+]
+SecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--secret",
+        help="Signing secret (default: the provider's *_WEBHOOK_SECRET variable, then .env).",
+        show_default=False,
+    ),
+]
+ProviderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--provider", help=f"Provider: {PROVIDERS} (default: detected).", show_default=False
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=JSON",
+        help="Override a field: --set data.duration=12.5, --set data.tracks.0.max_width=1920 "
+        "(a value that is not JSON is a string).",
+        show_default=False,
+    ),
+]
+UnsetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--unset", metavar="PATH", help="Remove a field.", show_default=False),
+]
+HeaderOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--header", "-H", metavar="'NAME: VALUE'", help="A request header.", show_default=False
+    ),
+]
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Sign, verify, trigger, listen to and replay video-platform webhooks, offline."""
+
+
+@app.command()
+def sign(
+    event: EventArg,
+    secret: SecretOpt = None,
+    provider: ProviderOpt = None,
+    timestamp: Annotated[
+        int | None,
+        typer.Option(
+            "--timestamp", help="Unix seconds to sign at (default: now).", show_default=False
+        ),
+    ] = None,
+    set_: SetOpt = None,
+    unset: UnsetOpt = None,
+    format_: Annotated[
+        str,
+        typer.Option("--format", "-f", help="What to print: header, json, curl or httpie."),
+    ] = "header",
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="URL for the curl and httpie formats (default: http://localhost:3000/webhooks/<provider>).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Sign a fixture and print the headers, JSON, or a curl/HTTPie command."""
+    _exit(
+        commands.run(
+            commands.sign,
+            event=event,
+            secret=secret,
+            provider=provider,
+            timestamp=timestamp,
+            set_=set_,
+            unset=unset,
+            format_=format_,
+            to=to,
+        )
+    )
+
+
+@app.command()
+def verify(
+    body_file: Annotated[
+        str,
+        typer.Argument(metavar="[BODY_FILE|-]", help="The raw body (default: stdin)."),
+    ] = "-",
+    header: HeaderOpt = None,
+    headers_file: Annotated[
+        str | None,
+        typer.Option("--headers-file", help="A file of 'Name: value' lines.", show_default=False),
+    ] = None,
+    secret: SecretOpt = None,
+    provider: ProviderOpt = None,
+    now: Annotated[
+        float | None,
+        typer.Option(
+            "--now", help="Check as if it were this unix time (default: now).", show_default=False
+        ),
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Oldest accepted Mux timestamp, in seconds.")
+    ] = 300.0,
+    max_future: Annotated[
+        float,
+        typer.Option(
+            "--max-future", help="Furthest accepted Mux timestamp ahead of now (clock skew)."
+        ),
+    ] = 300.0,
+    json_: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Check a body against its signature header; say what is wrong when it fails."""
+    _exit(
+        commands.run(
+            commands.verify,
+            body_file=body_file,
+            header=header,
+            headers_file=headers_file,
+            secret=secret,
+            provider=provider,
+            now=now,
+            tolerance=tolerance,
+            max_future=max_future,
+            json_=json_,
+        )
+    )
+
+
+@app.command()
+def trigger(
+    event: EventArg,
+    to: Annotated[
+        str, typer.Option("--to", help="The URL of your webhook endpoint.", show_default=False)
+    ],
+    secret: SecretOpt = None,
+    provider: ProviderOpt = None,
+    set_: SetOpt = None,
+    unset: UnsetOpt = None,
+    header: HeaderOpt = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the answer.")
+    ] = 10.0,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Accept a self-signed TLS certificate.")
+    ] = False,
+) -> None:
+    """Sign a fixture now and POST it to your app; fail unless it answers 2xx."""
+    _exit(
+        commands.run(
+            commands.trigger,
+            event=event,
+            to=to,
+            secret=secret,
+            provider=provider,
+            set_=set_,
+            unset=unset,
+            header=header,
+            timeout=timeout,
+            insecure=insecure,
+        )
+    )
+
+
+@app.command()
+def events(
+    pattern: Annotated[
+        str | None,
+        typer.Argument(help="A glob (video.asset.*) or part of a name.", show_default=False),
+    ] = None,
+    provider: ProviderOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")] = False,
+) -> None:
+    """List every event type muxhook knows, with what it means."""
+    _exit(commands.run(commands.events, pattern=pattern, provider=provider, json_=json_))
+
+
+def run() -> None:
+    """Run the Typer app (the slow path: help, completion, and every command)."""
+    app(prog_name="muxhook")

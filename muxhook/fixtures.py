@@ -1,0 +1,201 @@
+"""Fixtures: the exact bodies muxhook sends, bundled or the user's own.
+
+A fixture file is the body itself, byte for byte: bundled ones live in
+``fixtures/<provider>/<event>.json`` (``thumbnail.jpg`` for Millicast's binary
+hook). Its bytes go out unchanged unless ``--set``/``--unset`` override a field;
+then the body is re-serialised as compact JSON, as the platforms send it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from muxhook import catalog, providers
+from muxhook.errors import FixtureError, UsageError
+
+__all__ = [
+    "Fixture",
+    "apply_overrides",
+    "bundled_dir",
+    "guess_provider",
+    "load",
+    "parse_assignment",
+]
+
+_PATH_SUFFIXES = (".json", ".jpg", ".jpeg", ".bin")
+
+
+@dataclasses.dataclass(frozen=True)
+class Fixture:
+    """A body to send, with the provider and event type it belongs to."""
+
+    provider: str
+    body: bytes
+    event_type: str | None
+    path: Path | None = None
+
+
+def bundled_dir() -> Path:
+    """Where the bundled fixtures are: inside the wheel, or the source checkout's fixtures/."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_bundled"
+    return installed if installed.is_dir() else package.parent / "fixtures"
+
+
+def load(ref: str, *, provider: str | None = None) -> Fixture:
+    """Resolve ``ref``, an event name (``video.asset.ready``, ``fastpix:…``) or a file path."""
+    if ref == "-":
+        raise UsageError("reading a fixture from stdin is done by the command, not load()")
+    path = Path(ref)
+    if path.exists() or ref.endswith(_PATH_SUFFIXES) or "/" in ref or "\\" in ref:
+        return load_file(path, provider=provider)
+    name, event = catalog.lookup(ref, provider)
+    suffix = ".jpg" if event.name == "thumbnail" else ".json"
+    bundled = bundled_dir() / name / f"{event.name}{suffix}"
+    fixture = load_file(bundled, provider=name)
+    return dataclasses.replace(fixture, event_type=event.name)
+
+
+def load_file(path: Path, *, provider: str | None = None) -> Fixture:
+    """Read a fixture file; the provider comes from ``provider``, its folder or its body."""
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        raise FixtureError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FixtureError(f"{path}: is a directory; give one fixture file") from None
+    except OSError as error:
+        raise FixtureError(f"{path}: cannot read it ({error.strerror})") from None
+    name = provider or (path.parent.name if path.parent.name in providers.NAMES else None)
+    name = name or guess_provider(body)
+    module = providers.get(name)
+    return Fixture(name, body, module.event_type(body), path)
+
+
+def guess_provider(body: bytes) -> str:
+    """The provider a body's shape belongs to, when no header or folder says."""
+    if body.startswith(b"\xff\xd8"):
+        return "millicast"
+    event, timestamp, workspace, created = providers.json_fields(
+        body, "event", "timestamp", "workspace", "createdAt"
+    )
+    if event is not None and timestamp is not None:
+        return "millicast"
+    if workspace is not None or created is not None:
+        return "fastpix"
+    return "mux"
+
+
+def parse_assignment(text: str) -> tuple[str, object]:
+    """``data.duration=12.5`` → ``("data.duration", 12.5)``; a non-JSON value is a string."""
+    path, sep, raw = text.partition("=")
+    if not sep or not path:
+        raise UsageError(f"--set {text!r}: write PATH=VALUE, e.g. --set data.passthrough='\"x\"'")
+    try:
+        value: object = json.loads(raw)
+    except ValueError:
+        value = raw
+    return path, value
+
+
+def apply_overrides(body: bytes, sets: list[str], unsets: list[str], *, origin: str = "") -> bytes:
+    """Apply ``--set PATH=JSON`` and ``--unset PATH`` to a JSON body; compact JSON out."""
+    if not sets and not unsets:
+        return body
+    where = f"{origin}: " if origin else ""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise FixtureError(f"{where}--set/--unset need a JSON body, and this one is not") from None
+    for text in sets:
+        path, value = parse_assignment(text)
+        document = _set(document, path, value, option="--set")
+    for path in unsets:
+        document = _unset(document, path)
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _split(container: object, parts: list[str]) -> tuple[str, list[str]]:
+    """The next key: the longest run of dotted parts that is an existing key, else one part.
+
+    Keys may contain dots (robots events nest their job under a key such as
+    ``robots.job.summarize.completed``), so ``data.robots.job.summarize.completed.status``
+    finds that key without any quoting.
+    """
+    if isinstance(container, dict):
+        for end in range(len(parts), 1, -1):
+            candidate = ".".join(parts[:end])
+            if candidate in container:
+                return candidate, parts[end:]
+    return parts[0], parts[1:]
+
+
+def _step(container: object, key: str, path: str, option: str, *, create: bool) -> object:
+    if isinstance(container, list):
+        index = _index(container, key, path, option)
+        return container[index]
+    if isinstance(container, dict):
+        if key not in container:
+            if not create:
+                raise UsageError(f"{option} {path}: no field {key!r} there")
+            container[key] = {}
+        return container[key]
+    raise UsageError(
+        f"{option} {path}: {key!r} is inside a {type(container).__name__}, not an object"
+    )
+
+
+def _index(
+    container: list[object], key: str, path: str, option: str, *, allow_end: bool = False
+) -> int:
+    if not key.lstrip("-").isdigit():
+        raise UsageError(
+            f"{option} {path}: {key!r} is not a list index (a list is indexed 0, 1, …)"
+        )
+    index = int(key)
+    limit = len(container) + (1 if allow_end else 0)
+    if not 0 <= index < limit:
+        raise UsageError(
+            f"{option} {path}: index {index} is out of range (the list has {len(container)} items)"
+        )
+    return index
+
+
+def _set(document: object, path: str, value: object, option: str) -> object:
+    parts = path.split(".")
+    if parts == [""] or "" in parts:
+        raise UsageError(f"{option} {path!r}: the path has an empty part")
+    node = document
+    key, rest = _split(node, parts)
+    while rest:
+        node = _step(node, key, path, option, create=True)
+        key, rest = _split(node, rest)
+    if isinstance(node, list):
+        index = _index(node, key, path, option, allow_end=True)
+        if index == len(node):
+            node.append(value)
+        else:
+            node[index] = value
+    elif isinstance(node, dict):
+        node[key] = value
+    else:
+        raise UsageError(f"{option} {path}: cannot set {key!r} inside a {type(node).__name__}")
+    return document
+
+
+def _unset(document: object, path: str) -> object:
+    parts = path.split(".")
+    node = document
+    key, rest = _split(node, parts)
+    while rest:
+        node = _step(node, key, path, "--unset", create=False)
+        key, rest = _split(node, rest)
+    if isinstance(node, list):
+        del node[_index(node, key, path, "--unset")]
+    elif isinstance(node, dict) and key in node:
+        del node[key]
+    else:
+        raise UsageError(f"--unset {path}: no field {key!r} there")
+    return document

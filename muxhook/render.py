@@ -1,0 +1,191 @@
+"""Everything muxhook shows a person, and the only module that imports rich.
+
+Short lines are written as plain text with a few ANSI colours (rich costs ~60 ms
+to import, and ``sign``/``verify`` must start fast); rich is imported lazily for
+pretty JSON and tables. Payloads are always printed as data: through
+``rich.json.JSON``/``rich.text.Text`` or as plain text, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+import shlex
+import sys
+import typing
+from collections.abc import Mapping
+
+if typing.TYPE_CHECKING:
+    from muxhook.providers import EventType
+
+__all__ = [
+    "Output",
+    "format_curl",
+    "format_headers",
+    "format_httpie",
+    "format_signed_json",
+]
+
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "dim": "2", "bold": "1"}
+
+
+@dataclasses.dataclass
+class Output:
+    """The two streams a command writes to, and whether they take colour.
+
+    stdout carries only the command's result (so it pipes); stderr carries
+    everything said to the person: warnings, errors, progress.
+    """
+
+    stdout: typing.TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
+    stderr: typing.TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
+    colour: bool | None = None  # None: decide from the terminal and NO_COLOR/FORCE_COLOR
+
+    def _use_colour(self, stream: typing.TextIO) -> bool:
+        if self.colour is not None:
+            return self.colour
+        if os.environ.get("NO_COLOR"):
+            return False
+        if os.environ.get("FORCE_COLOR"):
+            return True
+        return hasattr(stream, "isatty") and stream.isatty()
+
+    def paint(self, text: str, colour: str, stream: typing.TextIO | None = None) -> str:
+        """``text`` in ``colour`` when the stream takes colour; unchanged otherwise."""
+        if not self._use_colour(stream or self.stdout):
+            return text
+        return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
+
+    def result(self, text: str = "") -> None:
+        """Write a line of the command's result to stdout."""
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def say(self, text: str) -> None:
+        """Write a line for the person to stderr."""
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    def error(self, message: str) -> None:
+        """One line on stderr: what is wrong and what to do."""
+        self.say(self.paint("error:", "red", self.stderr) + " " + message)
+
+    def warn(self, message: str) -> None:
+        """One warning line on stderr."""
+        self.say(self.paint("warning:", "yellow", self.stderr) + " " + message)
+
+    def pretty_json(self, data: object) -> None:
+        """Pretty-print data as JSON on stdout, coloured on a terminal."""
+        if not self._use_colour(self.stdout):
+            self.result(json.dumps(data, indent=2, ensure_ascii=False))
+            return
+        from rich.console import Console
+        from rich.json import JSON
+
+        console = Console(file=self.stdout, highlight=False, soft_wrap=True)
+        console.print(JSON.from_data(data, ensure_ascii=False))
+
+    # -- verify ---------------------------------------------------------------
+
+    def verdict_valid(self, label: str, event_type: str | None, detail: str) -> None:
+        """The ✓ line of a signature that verified."""
+        mark = self.paint("✓ valid", "green")
+        kind = f" · {event_type}" if event_type else ""
+        self.result(f"{mark} {label} signature{kind}{detail}")
+
+    def verdict_invalid(self, label: str, reason: str) -> None:
+        """The ✗ line of a signature that did not verify."""
+        mark = self.paint("✗ invalid", "red")
+        self.result(f"{mark} {label} signature: {reason}")
+
+    # -- trigger --------------------------------------------------------------
+
+    def request_line(self, url: str, event_type: str | None, provider: str) -> None:
+        """``→ POST url  event.type (provider)`` on stderr."""
+        kind = event_type or "(no type)"
+        self.say(self.paint("→", "dim", self.stderr) + f" POST {url}  {kind} ({provider})")
+
+    def response_line(self, status: int, reason: str, elapsed: float, body_start: str) -> None:
+        """``← 200 OK  3.1 ms  {"ok":true}`` on stdout: the command's result."""
+        colour = "green" if 200 <= status < 300 else "red"
+        code = self.paint(f"{status} {reason}".rstrip(), colour)
+        snippet = f"  {body_start}" if body_start else ""
+        self.result(f"← {code}  {elapsed * 1000:.1f} ms{snippet}")
+
+    # -- events (the catalog) -------------------------------------------------
+
+    def catalog(self, rows: list[tuple[str, EventType]]) -> None:
+        """The event catalog as aligned text, one event a line, grouped by provider."""
+        from muxhook import catalog, providers
+
+        width = max((len(catalog.qualified(p, e.name)) for p, e in rows), default=0)
+        current = None
+        for provider, event in rows:
+            if provider != current:
+                if current is not None:
+                    self.result()
+                count = sum(1 for p, _ in rows if p == provider)
+                title = providers.get(provider).LABEL
+                self.result(self.paint(f"{title} ({count} events)", "bold"))
+                current = provider
+            name = catalog.qualified(provider, event.name).ljust(width)
+            legacy = self.paint(" [legacy]", "yellow") if event.legacy else ""
+            self.result(f"  {self.paint(name, 'blue')}  {event.description}{legacy}")
+
+
+def printable_body(body: bytes, limit: int = 120) -> str:
+    """The start of a body as one printable line (for response snippets)."""
+    text = body[:limit].decode("utf-8", "replace")
+    text = " ".join(text.split())
+    return text + ("…" if len(body) > limit else "")
+
+
+def format_headers(headers: Mapping[str, str]) -> str:
+    """``Name: value`` lines for the signature headers (Content-Type left out)."""
+    return "\n".join(f"{k}: {v}" for k, v in headers.items() if k.lower() != "content-type")
+
+
+def format_signed_json(
+    provider: str, event_type: str | None, headers: Mapping[str, str], body: bytes
+) -> str:
+    """One JSON object with everything a test needs: headers and the exact body."""
+    document: dict[str, object] = {
+        "provider": provider,
+        "event_type": event_type,
+        "headers": dict(headers),
+    }
+    try:
+        document["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        document["body_base64"] = base64.b64encode(body).decode("ascii")
+    return json.dumps(document, ensure_ascii=False)
+
+
+def _body_argument(body: bytes, path: str | None) -> str | None:
+    """The body as one shell word, or None when it is binary (then a file is named)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return shlex.quote(text)
+
+
+def format_curl(url: str, headers: Mapping[str, str], body: bytes, path: str | None) -> str:
+    """A curl command that sends exactly ``body`` with ``headers`` (no trailing newline added)."""
+    parts = ["curl", "-sS", "-X", "POST", shlex.quote(url)]
+    for name, value in headers.items():
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    word = _body_argument(body, path)
+    parts += ["--data-binary", word if word is not None else shlex.quote(f"@{path}")]
+    return " ".join(parts)
+
+
+def format_httpie(url: str, headers: Mapping[str, str], body: bytes, path: str | None) -> str:
+    """An HTTPie command; the body goes in on stdin with printf, which adds no newline."""
+    items = " ".join(shlex.quote(f"{name}:{value}") for name, value in headers.items())
+    word = _body_argument(body, path)
+    if word is None:
+        return f"http POST {shlex.quote(url)} {items} < {shlex.quote(path or 'body.bin')}"
+    return f"printf '%s' {word} | http POST {shlex.quote(url)} {items}"
