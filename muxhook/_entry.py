@@ -11,16 +11,14 @@ errors and help look the same whichever door a command came in by.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["FAST_COMMANDS", "Opt", "main", "parse_fast"]
 
 
-@dataclasses.dataclass(frozen=True)
-class Opt:
+class Opt(NamedTuple):
     """One option or argument of a fast command, as its Typer declaration has it."""
 
     dest: str

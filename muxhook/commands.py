@@ -64,8 +64,6 @@ def _secret(provider: str, explicit: str | None) -> str:
 
 
 def _load_fixture(ref: str, provider: str | None, sets: list[str], unsets: list[str]) -> Fixture:
-    import dataclasses
-
     from muxhook import fixtures, providers
 
     if ref == "-":
@@ -78,7 +76,7 @@ def _load_fixture(ref: str, provider: str | None, sets: list[str], unsets: list[
     if body is fixture.body:
         return fixture
     module = providers.get(fixture.provider)
-    return dataclasses.replace(fixture, body=body, event_type=module.event_type(body))
+    return fixture._replace(body=body, event_type=module.event_type(body))
 
 
 def sign(

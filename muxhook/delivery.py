@@ -6,9 +6,9 @@ an HTTP answer of any status is returned, not raised: the caller decides.
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 from collections.abc import Mapping
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from muxhook.errors import DeliveryError, UsageError
@@ -21,8 +21,7 @@ __all__ = ["Answer", "post", "unreachable_hint"]
 BODY_KEEP = 2048  # bytes of the answer kept: enough to show and record, never a whole page
 
 
-@dataclasses.dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What the app answered."""
 
     status: int

@@ -8,9 +8,9 @@ then the body is re-serialised as compact JSON, as the platforms send it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 from muxhook import catalog, providers
 from muxhook.errors import FixtureError, UsageError
@@ -27,8 +27,7 @@ __all__ = [
 _PATH_SUFFIXES = (".json", ".jpg", ".jpeg", ".bin")
 
 
-@dataclasses.dataclass(frozen=True)
-class Fixture:
+class Fixture(NamedTuple):
     """A body to send, with the provider and event type it belongs to."""
 
     provider: str
@@ -55,7 +54,7 @@ def load(ref: str, *, provider: str | None = None) -> Fixture:
     suffix = ".jpg" if event.name == "thumbnail" else ".json"
     bundled = bundled_dir() / name / f"{event.name}{suffix}"
     fixture = load_file(bundled, provider=name)
-    return dataclasses.replace(fixture, event_type=event.name)
+    return fixture._replace(event_type=event.name)
 
 
 def load_file(path: Path, *, provider: str | None = None) -> Fixture:

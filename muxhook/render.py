@@ -9,7 +9,6 @@ pretty JSON and tables. Payloads are always printed as data: through
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import os
 import shlex
@@ -31,7 +30,6 @@ __all__ = [
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "dim": "2", "bold": "1"}
 
 
-@dataclasses.dataclass
 class Output:
     """The two streams a command writes to, and whether they take colour.
 
@@ -39,9 +37,15 @@ class Output:
     everything said to the person: warnings, errors, progress.
     """
 
-    stdout: typing.TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
-    stderr: typing.TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
-    colour: bool | None = None  # None: decide from the terminal and NO_COLOR/FORCE_COLOR
+    def __init__(
+        self,
+        stdout: typing.TextIO | None = None,
+        stderr: typing.TextIO | None = None,
+        colour: bool | None = None,
+    ) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.colour = colour  # None: decide from the terminal and NO_COLOR/FORCE_COLOR
 
     def _use_colour(self, stream: typing.TextIO) -> bool:
         if self.colour is not None:

@@ -8,18 +8,17 @@ then a ``.env`` file in the working directory. A secret is never shown in full:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from muxhook import providers
 
 __all__ = ["ResolvedSecret", "mask", "read_dotenv", "resolve_secret"]
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class ResolvedSecret:
+class ResolvedSecret(NamedTuple):
     """A secret and where it was found; its repr never shows the value."""
 
     value: str

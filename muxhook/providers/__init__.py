@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import hmac
 import importlib
 import json
 import typing
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 if typing.TYPE_CHECKING:
     from types import ModuleType
@@ -50,8 +50,7 @@ __all__ = [
 NAMES: tuple[str, ...] = ("mux", "fastpix", "millicast")
 
 
-@dataclasses.dataclass(frozen=True)
-class EventType:
+class EventType(NamedTuple):
     """One entry of a provider's event catalog."""
 
     name: str
@@ -59,16 +58,14 @@ class EventType:
     legacy: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
-class SignedHeader:
+class SignedHeader(NamedTuple):
     """What a signature header carries: an optional timestamp and the signatures."""
 
     timestamp: str | None
     signatures: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """A signature that verified."""
 
     provider: str

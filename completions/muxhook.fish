@@ -1,0 +1,1 @@
+complete --command muxhook --no-files --arguments "(env _MUXHOOK_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) muxhook)" --condition "env _MUXHOOK_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) muxhook"
