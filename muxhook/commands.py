@@ -68,7 +68,7 @@ def _load_fixture(ref: str, provider: str | None, sets: list[str], unsets: list[
 
     if ref == "-":
         body = sys.stdin.buffer.read()
-        name = provider or fixtures.guess_provider(body)
+        name = provider or providers.guess(body)
         fixture = fixtures.Fixture(name, body, providers.get(name).event_type(body))
     else:
         fixture = fixtures.load(ref, provider=provider)

@@ -19,7 +19,6 @@ __all__ = [
     "Fixture",
     "apply_overrides",
     "bundled_dir",
-    "guess_provider",
     "load",
     "parse_assignment",
 ]
@@ -68,23 +67,9 @@ def load_file(path: Path, *, provider: str | None = None) -> Fixture:
     except OSError as error:
         raise FixtureError(f"{path}: cannot read it ({error.strerror})") from None
     name = provider or (path.parent.name if path.parent.name in providers.NAMES else None)
-    name = name or guess_provider(body)
+    name = name or providers.guess(body)
     module = providers.get(name)
     return Fixture(name, body, module.event_type(body), path)
-
-
-def guess_provider(body: bytes) -> str:
-    """The provider a body's shape belongs to, when no header or folder says."""
-    if body.startswith(b"\xff\xd8"):
-        return "millicast"
-    event, timestamp, workspace, created = providers.json_fields(
-        body, "event", "timestamp", "workspace", "createdAt"
-    )
-    if event is not None and timestamp is not None:
-        return "millicast"
-    if workspace is not None or created is not None:
-        return "fastpix"
-    return "mux"
 
 
 def parse_assignment(text: str) -> tuple[str, object]:

@@ -40,6 +40,8 @@ __all__ = [
     "catalog",
     "detect",
     "get",
+    "guess",
+    "guess_from_fields",
     "header_value",
     "json_field",
     "json_fields",
@@ -114,6 +116,26 @@ def detect(headers: Mapping[str, str]) -> str | None:
         if get(name).HEADER.lower() in names:
             return name
     return None
+
+
+def guess_from_fields(payload: Mapping[str, object]) -> str:
+    """The provider a JSON object's top-level fields suggest: Millicast, FastPix, else Mux."""
+    if "event" in payload and "timestamp" in payload:
+        return "millicast"
+    if "workspace" in payload or "createdAt" in payload or "webhookId" in payload:
+        return "fastpix"
+    return "mux"
+
+
+def guess(body: bytes) -> str:
+    """The provider a body's shape suggests, when no header or folder says."""
+    if body.startswith(b"\xff\xd8"):
+        return "millicast"  # a JPEG: Millicast's thumbnail hook
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return "mux"
+    return guess_from_fields(parsed) if isinstance(parsed, dict) else "mux"
 
 
 def any_matches(expected: str, signatures: Iterable[str]) -> bool:
