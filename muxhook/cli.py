@@ -78,6 +78,14 @@ UnsetOpt = Annotated[
     list[str] | None,
     typer.Option("--unset", metavar="PATH", help="Remove a field.", show_default=False),
 ]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="The event log (default: your data directory, or MUXHOOK_DB).",
+        show_default=False,
+    ),
+]
 HeaderOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -233,6 +241,157 @@ def events(
 ) -> None:
     """List every event type muxhook knows, with what it means."""
     _exit(commands.run(commands.events, pattern=pattern, provider=provider, json_=json_))
+
+
+@app.command()
+def listen(
+    forward_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--forward-to",
+            "-f",
+            metavar="[GLOB=]URL",
+            help="Your app's webhook URL; repeatable; 'video.live_stream.*=URL' routes by type.",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", "-p", help="Port to listen on (0: any free).")
+    ] = 8700,
+    path: Annotated[
+        str | None,
+        typer.Option(
+            "--path",
+            help="Path printed in the URL (default /webhooks/<provider>); POST is "
+            "accepted on any path.",
+            show_default=False,
+        ),
+    ] = None,
+    provider: ProviderOpt = None,
+    secret: SecretOpt = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Oldest accepted Mux timestamp, in seconds.")
+    ] = 300.0,
+    forward_invalid: Annotated[
+        bool, typer.Option("--forward-invalid", help="Forward events whose signature fails too.")
+    ] = False,
+    forward_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--forward-secret",
+            help="Re-sign forwarded events with this secret.",
+            show_default=False,
+        ),
+    ] = None,
+    header: HeaderOpt = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Accept your app's self-signed certificate.")
+    ] = False,
+    ack: Annotated[
+        str,
+        typer.Option(
+            "--ack",
+            help="app: answer with your app's status (as production would see it); "
+            "immediate: answer 200 once recorded, deliver in the background with retries.",
+        ),
+    ] = "app",
+    retries: Annotated[
+        int, typer.Option("--retries", help="With --ack immediate: retries, backing off 1, 2, 4 s…")
+    ] = 5,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency", help="Forwards at once; events about one object stay in order."
+        ),
+    ] = 8,
+    forward_timeout: Annotated[
+        float, typer.Option("--forward-timeout", help="Seconds to wait for your app.")
+    ] = 30.0,
+    max_body: Annotated[
+        str,
+        typer.Option("--max-body", help="Largest body accepted (bytes, or 512k, 4M); over: 413."),
+    ] = "1M",
+    events: Annotated[
+        str | None,
+        typer.Option(
+            "--events",
+            help="Show and forward only these types: 'video.asset.*,video.upload.*' "
+            "(the rest is still recorded).",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show headers and body.")
+    ] = False,
+    json_: Annotated[
+        bool,
+        typer.Option("--json", help="One JSON object per event on stdout; the rest on stderr."),
+    ] = False,
+    db: DbOpt = None,
+    save: Annotated[
+        str | None,
+        typer.Option(
+            "--save",
+            metavar="DIR",
+            help="Write each event as a fixture file (replayable).",
+            show_default=False,
+        ),
+    ] = None,
+    tunnel: Annotated[
+        str,
+        typer.Option("--tunnel", help="auto: ngrok when an authtoken is configured; ngrok; none."),
+    ] = "auto",
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="Your own tunnel's URL (cloudflared, Tailscale…): nothing is started.",
+            show_default=False,
+        ),
+    ] = None,
+    no_tunnel: Annotated[bool, typer.Option("--no-tunnel", help="Local only.")] = False,
+    domain: Annotated[
+        str | None,
+        typer.Option("--domain", help="Your reserved ngrok domain.", show_default=False),
+    ] = None,
+    ngrok_path: Annotated[
+        str | None,
+        typer.Option("--ngrok-path", help="The ngrok agent to run.", show_default=False),
+    ] = None,
+) -> None:
+    """Receive webhooks through a tunnel: record, verify, show and forward each one."""
+    _exit(
+        commands.run(
+            commands.listen,
+            forward_to=forward_to,
+            host=host,
+            port=port,
+            path=path,
+            provider=provider,
+            secret=secret,
+            tolerance=tolerance,
+            forward_invalid=forward_invalid,
+            forward_secret=forward_secret,
+            header=header,
+            insecure=insecure,
+            ack=ack,
+            retries=retries,
+            concurrency=concurrency,
+            forward_timeout=forward_timeout,
+            max_body=max_body,
+            events=events,
+            verbose=verbose,
+            json_=json_,
+            db=db,
+            save=save,
+            tunnel=tunnel,
+            public_url=public_url,
+            no_tunnel=no_tunnel,
+            domain=domain,
+            ngrok_path=ngrok_path,
+        )
+    )
 
 
 def run() -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from muxhook.errors import ExitCode, MuxhookError, SignatureError, UsageError
+from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, SignatureError, UsageError
 
 if typing.TYPE_CHECKING:
     from muxhook.fixtures import Fixture
@@ -237,10 +236,10 @@ def trigger(
     headers = signing.sign(fixture.body, secret=key, provider=fixture.provider)
     headers.update(_read_headers(header or [], None))
     out.request_line(to, fixture.event_type, fixture.provider)
-    started = time.perf_counter()
     answer = delivery.post(to, fixture.body, headers, timeout=timeout, verify_tls=not insecure)
-    elapsed = time.perf_counter() - started
-    out.response_line(answer.status, answer.reason, elapsed, render.printable_body(answer.body))
+    out.response_line(
+        answer.status, answer.reason, answer.elapsed, render.printable_body(answer.body)
+    )
     return ExitCode.OK if 200 <= answer.status < 300 else ExitCode.FAILED
 
 
@@ -274,3 +273,285 @@ def events(
         raise UsageError(f"no event matches {pattern!r}; run 'muxhook events' to list them all")
     out.catalog(rows)
     return ExitCode.OK
+
+
+def _parse_size(text: str) -> int:
+    """``1048576``, ``512k``, ``1M``, ``1MiB`` → bytes."""
+    cleaned = text.strip().lower().removesuffix("ib").removesuffix("b")
+    factor = 1
+    if cleaned and cleaned[-1] in "km":
+        factor = 1024 if cleaned[-1] == "k" else 1024 * 1024
+        cleaned = cleaned[:-1]
+    try:
+        size = int(float(cleaned) * factor)
+    except ValueError:
+        raise UsageError(f"--max-body {text!r}: give bytes, or a size such as 512k or 4M") from None
+    if size <= 0:
+        raise UsageError("--max-body must be positive")
+    return size
+
+
+def _listen_secrets(provider: str | None, secret: str | None, out: Output) -> dict[str, str]:
+    from muxhook import providers
+    from muxhook.secrets import mask, resolve_secret
+
+    found: dict[str, str] = {}
+    for name in (provider,) if provider else providers.NAMES:
+        resolved = resolve_secret(name, secret)
+        if resolved is not None:
+            found[name] = resolved.value
+            label = providers.get(name).LABEL
+            shown = f"secret {mask(resolved.value)} from {resolved.source}"
+            out.say(f"  verifying {label} signatures ({shown})")
+    if not found:
+        module = providers.get(provider or "mux")
+        out.warn(
+            f"no signing secret: events are recorded and forwarded unverified; set "
+            f"{module.SECRET_ENV}, add it to .env, or pass --secret"
+        )
+    return found
+
+
+def _check_app(url: str, out: Output) -> None:
+    """Say at start when the app is not listening yet: events will be answered 502."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", port), timeout=0.5):
+            return
+    except OSError:
+        out.warn(
+            f"nothing answers at {parts.hostname}:{port} yet (is your app running on port "
+            f"{port}?); events are recorded and answered 502 until it is up, then "
+            "'muxhook log replay --failed' delivers them"
+        )
+
+
+def listen(
+    out: Output,
+    *,
+    forward_to: list[str] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    path: str | None = None,
+    provider: str | None = None,
+    secret: str | None = None,
+    tolerance: float = 300.0,
+    forward_invalid: bool = False,
+    forward_secret: str | None = None,
+    header: list[str] | None = None,
+    insecure: bool = False,
+    ack: str = "app",
+    retries: int = 5,
+    concurrency: int = 8,
+    forward_timeout: float = 30.0,
+    max_body: str = "1M",
+    events: str | None = None,
+    verbose: bool = False,
+    json_: bool = False,
+    db: str | None = None,
+    save: str | None = None,
+    tunnel: str = "auto",
+    public_url: str | None = None,
+    no_tunnel: bool = False,
+    domain: str | None = None,
+    ngrok_path: str | None = None,
+    stop: object = None,
+) -> ExitCode:
+    """Receive webhooks locally (behind a tunnel), record, verify, show and forward them."""
+    from muxhook import listener, pipeline, providers
+    from muxhook.forward import parse_header_option, parse_route
+    from muxhook.render import ListenView
+    from muxhook.store import EventLog, default_db_path
+
+    if provider:
+        providers.get(provider)
+    if ack not in ("app", "immediate"):
+        raise UsageError(f"--ack {ack!r}: choose app or immediate")
+    if tunnel not in ("auto", "ngrok", "none"):
+        raise UsageError(f"--tunnel {tunnel!r}: choose auto, ngrok or none")
+    if concurrency < 1 or retries < 0 or forward_timeout <= 0:
+        raise UsageError("--concurrency must be ≥ 1, --retries ≥ 0 and --forward-timeout > 0")
+    routes = tuple(parse_route(text) for text in forward_to or [])
+    extra = tuple(parse_header_option(text) for text in header or [])
+    limit = _parse_size(max_body)
+    url_path = path or f"/webhooks/{provider or 'mux'}"
+    if not url_path.startswith("/"):
+        url_path = "/" + url_path
+
+    out.say("muxhook listen")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        out.warn(f"listening on {host}: other machines on your network can post to muxhook")
+    secrets = _listen_secrets(provider, secret, out)
+    log_path = Path(db) if db else default_db_path()
+    log = EventLog(log_path)
+    out.say(f"  recording every request to {log_path}")
+    if routes:
+        for route in routes:
+            only = f" (events {route.pattern})" if route.pattern else ""
+            out.say(f"  forwarding to {route.url}{only}")
+            _check_app(route.url, out)
+    else:
+        out.say("  not forwarding (no --forward-to): events are recorded and shown")
+    sock = listener.bind(host, port)
+    local_port = sock.getsockname()[1]
+    chosen = _choose_tunnel(tunnel, public_url, no_tunnel, domain, ngrok_path, out)
+    try:
+        public = chosen.start(local_port) if chosen is not None else None
+    except BaseException:
+        sock.close()
+        log.close()
+        raise
+    settings = pipeline.ListenSettings(
+        secrets=secrets,
+        provider=provider,
+        tolerance=tolerance,
+        routes=routes,
+        forward_invalid=forward_invalid,
+        forward_secret=forward_secret,
+        extra_headers=extra,
+        ack=ack,
+        retries=retries,
+        shown_events=tuple(g.strip() for g in (events or "").split(",") if g.strip()),
+        save_dir=Path(save) if save else None,
+    )
+    view = ListenView(out, json_lines=json_, verbose=verbose)
+    local = f"http://{host if ':' not in host else f'[{host}]'}:{local_port}{url_path}"
+
+    def ready() -> None:
+        if public:
+            label = providers.get(provider or "mux").LABEL
+            out.say(f"  public URL: {public.rstrip('/')}{url_path}")
+            out.say(
+                f"  paste it into {label}: Dashboard › Settings › Webhooks › URL to notify"
+                if (provider or "mux") == "mux"
+                else f"  paste it into {label}'s webhook settings as the URL"
+            )
+        out.say(f"Ready: listening on {local} (Ctrl-C to stop)")
+
+    try:
+        _run_loop(
+            _serve(
+                settings,
+                log,
+                view,
+                sock,
+                ready,
+                chosen,
+                concurrency,
+                forward_timeout,
+                insecure,
+                limit,
+                routes,
+                stop,
+            )
+        )
+    finally:
+        if chosen is not None:
+            chosen.stop()
+        log.close()
+    return ExitCode.OK
+
+
+def _choose_tunnel(
+    mode: str,
+    public_url: str | None,
+    no_tunnel: bool,
+    domain: str | None,
+    ngrok_path: str | None,
+    out: Output,
+) -> Any:
+    """The tunnel ``listen`` starts, or None for local only; says why in plain words."""
+    if no_tunnel or mode == "none":
+        out.say("  local only (--no-tunnel)")
+        return None
+    from muxhook import tunnel
+
+    if public_url:
+        out.say("  using your own tunnel (--public-url): nothing is started")
+        return tunnel.StaticUrl(public_url)
+    agent = tunnel.resolve_ngrok_path(ngrok_path)
+    if mode == "auto" and not tunnel.authtoken_configured():
+        out.say(
+            "  local only: ngrok has no authtoken configured (run 'ngrok config add-authtoken "
+            "<token>'), or pass --public-url URL if you run your own tunnel"
+        )
+        return None
+    if agent is None:
+        if mode == "ngrok":
+            raise EnvironmentProblem(tunnel.missing_agent_message())
+        out.say("  local only: " + tunnel.missing_agent_message())
+        return None
+    out.say(f"  starting an ngrok tunnel ({agent})")
+    return tunnel.NgrokTunnel(ngrok_path=agent, domain=domain, on_agent_log=out.warn)
+
+
+def _run_loop(main: Any) -> None:
+    """Run a coroutine on uvloop when it is installed (faster sockets), else asyncio."""
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main)
+    else:  # pragma: no cover - Python 3.10
+        uvloop.install()
+        asyncio.run(main)
+
+
+async def _serve(
+    settings: Any,
+    log: Any,
+    view: Any,
+    sock: Any,
+    ready: Callable[[], None],
+    chosen: Any,
+    concurrency: int,
+    forward_timeout: float,
+    insecure: bool,
+    limit: int,
+    routes: tuple[Any, ...],
+    stop: Any,
+) -> None:
+    import asyncio
+
+    from muxhook import listener, pipeline
+    from muxhook.forward import Forwarder
+
+    async with Forwarder(
+        timeout=forward_timeout, concurrency=concurrency, insecure=insecure
+    ) as fwd:
+        flow = pipeline.Pipeline(
+            settings, log, fwd if routes else None, view, concurrency=concurrency
+        )
+        app = listener.WebhookApp(flow, max_body=limit)
+
+        async def watch_tunnel() -> None:
+            while chosen is not None:
+                await asyncio.sleep(2)
+                if not chosen.alive():
+                    view.out.warn(
+                        "the tunnel agent stopped: the public URL no longer reaches muxhook; "
+                        "the local listener keeps working (restart muxhook listen to reopen it)"
+                    )
+                    return
+
+        watcher = asyncio.create_task(watch_tunnel())
+        try:
+            await listener.run_server(app, sock, on_started=ready, grace=forward_timeout, stop=stop)
+        finally:
+            watcher.cancel()
+            cut = await flow.drain(timeout=forward_timeout)
+            if cut:
+                view.out.warn(
+                    f"{cut} background deliveries were still retrying; they are in the log: "
+                    "'muxhook log replay --failed' finishes them"
+                )
+            view.summary(flow.stats)

@@ -6,6 +6,7 @@ an HTTP answer of any status is returned, not raised: the caller decides.
 
 from __future__ import annotations
 
+import time
 import typing
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -28,6 +29,7 @@ class Answer(NamedTuple):
     reason: str
     body: bytes
     headers: dict[str, str]
+    elapsed: float  # seconds from sending the request to the end of the kept answer
 
 
 def post(
@@ -47,6 +49,7 @@ def post(
         raise UsageError(f"{url!r} is not an http:// or https:// URL")
     own = client is None
     session = client or httpx.Client(timeout=timeout, verify=verify_tls, follow_redirects=False)
+    started = time.perf_counter()
     try:
         with session.stream("POST", url, content=body, headers=dict(headers)) as response:
             kept = b""
@@ -59,6 +62,7 @@ def post(
                 response.reason_phrase,
                 kept[:BODY_KEEP],
                 dict(response.headers),
+                time.perf_counter() - started,
             )
     except httpx.TimeoutException:
         raise DeliveryError(f"{url} did not answer within {timeout:g} s") from None

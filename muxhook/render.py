@@ -17,9 +17,12 @@ import typing
 from collections.abc import Mapping
 
 if typing.TYPE_CHECKING:
+    from muxhook.pipeline import Delivered, Received, Stats
     from muxhook.providers import EventType
+    from muxhook.store import Incoming
 
 __all__ = [
+    "ListenView",
     "Output",
     "format_curl",
     "format_headers",
@@ -193,3 +196,179 @@ def format_httpie(url: str, headers: Mapping[str, str], body: bytes, path: str |
     if word is None:
         return f"http POST {shlex.quote(url)} {items} < {shlex.quote(path or 'body.bin')}"
     return f"printf '%s' {word} | http POST {shlex.quote(url)} {items}"
+
+
+def _clock(seconds: float) -> str:
+    import time
+
+    return time.strftime("%H:%M:%S", time.localtime(seconds))
+
+
+def _short(value: str | None, width: int = 14) -> str:
+    if not value:
+        return "-"
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+class ListenView:
+    """What ``listen`` shows: one line per event, or one JSON object per event with --json.
+
+    The JSON schema (``"schema": 1``) is stable: ``id`` (log id), ``received_at`` (unix
+    seconds), ``provider``, ``type``, ``event_id``, ``object_id``, ``verdict`` (valid,
+    invalid, unverified, rejected), ``reason``, ``duplicate``, ``forwards`` (a list of
+    ``{target, status, latency_ms, error}``, one per attempt).
+    """
+
+    def __init__(self, out: Output, *, json_lines: bool = False, verbose: bool = False) -> None:
+        self.out = out
+        self.json_lines = json_lines
+        self.verbose = verbose
+        self._attempts: dict[int, list[dict[str, object]]] = {}
+
+    # -- Reporter --------------------------------------------------------------
+
+    def received(self, event: Received) -> None:
+        """Show an event now, unless a forward will complete its line."""
+        if not event.shown:
+            return
+        if event.will_forward:
+            self._attempts[event.row] = []
+            return
+        self._emit(event, None)
+
+    def delivered(self, event: Delivered) -> None:
+        """Show a forward's outcome: retries as they happen, the final one on the event line."""
+        attempt = event.attempt
+        record: dict[str, object] = {
+            "target": attempt.target,
+            "status": attempt.status,
+            "latency_ms": None if attempt.latency_ms is None else round(attempt.latency_ms, 2),
+            "error": attempt.error,
+        }
+        attempts = self._attempts.setdefault(event.received.row, [])
+        attempts.append(record)
+        if event.final:
+            self._emit(event.received, self._attempts.pop(event.received.row, attempts))
+        elif not self.json_lines:
+            self.out.say(
+                self.out.paint("  ↻", "yellow", self.out.stderr)
+                + f" attempt {event.number} for #{event.received.row} → "
+                + self._outcome(record)
+                + " (retrying)"
+            )
+
+    def slow(self, event: Delivered, limit: float, provider: str) -> None:
+        """Warn that production would have counted this delivery as failed."""
+        from muxhook import providers
+
+        latency = (event.attempt.latency_ms or 0) / 1000
+        label = providers.get(provider).LABEL
+        self.out.warn(
+            f"your app took {latency:.1f} s to answer {event.received.described.event_type}; "
+            f"{label} gives up after {limit:g} s and retries, so in production this delivery "
+            "would have failed"
+        )
+
+    def rejected(self, incoming: Incoming, status: int, reason: str) -> None:
+        """A request refused before the flow."""
+        if self.json_lines:
+            self._json(
+                {
+                    "schema": 1,
+                    "id": None,
+                    "received_at": incoming.received_at,
+                    "provider": None,
+                    "type": None,
+                    "event_id": None,
+                    "object_id": None,
+                    "verdict": "rejected",
+                    "reason": f"{status}: {reason}",
+                    "duplicate": False,
+                    "forwards": [],
+                }
+            )
+            return
+        mark = self.out.paint(f"✗ {status}", "red")
+        self.out.result(
+            f"{_clock(incoming.received_at)}  {incoming.method} {incoming.path}  {mark}  {reason}"
+        )
+
+    # -- lines -----------------------------------------------------------------
+
+    def _emit(self, event: Received, attempts: list[dict[str, object]] | None) -> None:
+        described = event.described
+        if self.json_lines:
+            self._json(
+                {
+                    "schema": 1,
+                    "id": event.row,
+                    "received_at": event.incoming.received_at,
+                    "provider": event.provider,
+                    "type": described.event_type,
+                    "event_id": described.event_id,
+                    "object_id": described.object_id,
+                    "verdict": event.verdict,
+                    "reason": event.reason,
+                    "duplicate": event.duplicate,
+                    "forwards": attempts or [],
+                }
+            )
+            return
+        verdict = {
+            "valid": self.out.paint("✓ valid", "green"),
+            "invalid": self.out.paint("✗ invalid", "red"),
+        }.get(event.verdict, self.out.paint("· unverified", "yellow"))
+        if event.duplicate:
+            verdict += self.out.paint(" (duplicate)", "yellow")
+        if attempts:
+            forward = "  ".join(self._outcome(a) for a in attempts)
+        elif event.verdict == "invalid":
+            forward = "not forwarded (401)"
+        else:
+            forward = "recorded"
+        line = "  ".join(
+            [
+                self.out.paint(_clock(event.incoming.received_at), "dim"),
+                f"#{event.row}",
+                event.provider or "?",
+                described.event_type or "(no type)",
+                _short(described.object_id),
+                verdict,
+                forward,
+            ]
+        )
+        self.out.result(line)
+        if event.reason:
+            self.out.result("    " + self.out.paint(event.reason, "red"))
+        if self.verbose:
+            self._details(event)
+
+    def _outcome(self, attempt: dict[str, object]) -> str:
+        status = attempt["status"]
+        latency = attempt["latency_ms"]
+        timing = f" {latency:.1f} ms" if isinstance(latency, float | int) else ""
+        if isinstance(status, int):
+            colour = "green" if 200 <= status < 300 else "red"
+            return f"→ {self.out.paint(str(status), colour)}{timing}"
+        return f"→ {self.out.paint('failed', 'red')}{timing}: {attempt['error']}"
+
+    def _details(self, event: Received) -> None:
+        for name, value in event.incoming.headers:
+            self.out.result(f"    {self.out.paint(name, 'blue')}: {value}")
+        try:
+            data = json.loads(event.incoming.body)
+        except (ValueError, UnicodeDecodeError):
+            self.out.result(f"    ({len(event.incoming.body)} bytes, not JSON)")
+            return
+        self.out.pretty_json(data)
+
+    def _json(self, document: dict[str, object]) -> None:
+        self.out.result(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+
+    def summary(self, stats: Stats) -> None:
+        """The closing line, on stderr."""
+        self.out.say(
+            f"received {stats.received} · valid {stats.valid} · invalid {stats.invalid} · "
+            f"unverified {stats.unverified} · forwarded {stats.forwarded} · "
+            f"failed {stats.failed}" + (f" · rejected {stats.rejected}" if stats.rejected else "")
+        )

@@ -9,6 +9,7 @@ A provider module (``mux``, ``fastpix``, ``millicast``) defines:
 - ``signature(body, key, timestamp) -> str``: one signature as it appears in the header;
 - ``sign(body, *, secret, timestamp) -> dict``: the headers that sign ``body``;
 - ``verify(body, headers, *, secret, now, tolerance, max_future) -> Verdict``;
+- ``describe(body, headers) -> Described``: its event type, event id and object id;
 - ``event_type(body, headers) -> str | None``: the event name a body carries;
 - ``EVENTS``: its catalog of event types; ``MODEL``: the name of its envelope model
   in ``muxhook.models`` (imported only when a command parses events).
@@ -32,6 +33,7 @@ if typing.TYPE_CHECKING:
 
 __all__ = [
     "NAMES",
+    "Described",
     "EventType",
     "SignedHeader",
     "Verdict",
@@ -65,6 +67,32 @@ class SignedHeader(NamedTuple):
 
     timestamp: str | None
     signatures: tuple[str, ...]
+
+
+class Described(NamedTuple):
+    """What a body says about itself: its event type, event id and the object it is about."""
+
+    event_type: str | None = None
+    event_id: str | None = None
+    object_id: str | None = None
+
+
+def load_object(body: bytes) -> dict[str, typing.Any] | None:
+    """The body as a JSON object, or None when it is not one."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def text_or_none(value: object) -> str | None:
+    """``value`` when it is a non-empty string or a number (as text), else None."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 class Verdict(NamedTuple):

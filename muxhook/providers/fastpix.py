@@ -13,12 +13,14 @@ from collections.abc import Mapping
 
 from muxhook.errors import SignatureError
 from muxhook.providers import (
+    Described,
     SignedHeader,
     Verdict,
     any_matches,
     base64_secret_key,
     header_value,
-    json_field,
+    load_object,
+    text_or_none,
 )
 from muxhook.providers._fastpix_events import EVENTS
 
@@ -29,6 +31,7 @@ __all__ = [
     "MODEL",
     "NAME",
     "SECRET_ENV",
+    "describe",
     "event_type",
     "parse_header",
     "secret_key",
@@ -92,7 +95,16 @@ def verify(
     return Verdict(NAME, HEADER)
 
 
+def describe(body: bytes, headers: Mapping[str, str] | None = None) -> Described:
+    """``type``, ``id`` and ``object.id`` of the envelope."""
+    parsed = load_object(body)
+    if parsed is None:
+        return Described()
+    target = parsed.get("object")
+    object_id = text_or_none(target.get("id")) if isinstance(target, dict) else None
+    return Described(text_or_none(parsed.get("type")), text_or_none(parsed.get("id")), object_id)
+
+
 def event_type(body: bytes, headers: Mapping[str, str] | None = None) -> str | None:
-    """The ``type`` field of a FastPix body."""
-    kind = json_field(body, "type")
-    return kind if isinstance(kind, str) else None
+    """The ``type`` field of the envelope, or None when it has none."""
+    return describe(body, headers).event_type

@@ -14,12 +14,14 @@ from collections.abc import Mapping
 
 from muxhook.errors import SignatureError
 from muxhook.providers import (
+    Described,
     SignedHeader,
     Verdict,
     any_matches,
     base64_secret_key,
     header_value,
-    json_fields,
+    load_object,
+    text_or_none,
 )
 from muxhook.providers._millicast_events import EVENTS
 
@@ -31,6 +33,7 @@ __all__ = [
     "NAME",
     "SECRET_ENV",
     "THUMBNAIL",
+    "describe",
     "event_type",
     "parse_header",
     "secret_key",
@@ -46,6 +49,8 @@ SECRET_ENV = "MILLICAST_WEBHOOK_SECRET"  # noqa: S105  (a variable name, not a s
 MODEL = "MillicastEvent"
 THUMBNAIL = "thumbnail"
 _PREFIX = "sha1="
+# The field that names what a hook is about, by hook type, most specific first.
+_OBJECT_KEYS = ("mediaAssetId", "recordFileId", "feedId", "transcoderId", "streamId")
 
 
 def secret_key(secret: str) -> bytes:
@@ -107,12 +112,27 @@ def verify(
     return Verdict(NAME, HEADER)
 
 
-def event_type(body: bytes, headers: Mapping[str, str] | None = None) -> str | None:
-    """``<type>.<event>`` from a JSON body, or ``thumbnail`` for a JPEG body."""
+def describe(body: bytes, headers: Mapping[str, str] | None = None) -> Described:
+    """``<type>.<event>`` and the object the hook is about; Millicast sends no event id."""
     content_type = header_value(headers or {}, "Content-Type") or ""
     if body.startswith(b"\xff\xd8") or content_type.startswith("image/"):
-        return THUMBNAIL
-    kind, event = json_fields(body, "type", "event")
-    if isinstance(kind, str) and isinstance(event, str):
-        return f"{kind}.{event}"
-    return None
+        stream = header_value(headers or {}, "X-Millicast-Stream-Id")
+        return Described(THUMBNAIL, None, stream)
+    parsed = load_object(body)
+    if parsed is None:
+        return Described()
+    kind, event = text_or_none(parsed.get("type")), text_or_none(parsed.get("event"))
+    name = f"{kind}.{event}" if kind and event else None
+    data = parsed.get("data")
+    object_id = None
+    if isinstance(data, dict):
+        for key in _OBJECT_KEYS:
+            object_id = text_or_none(data.get(key))
+            if object_id:
+                break
+    return Described(name, None, object_id)
+
+
+def event_type(body: bytes, headers: Mapping[str, str] | None = None) -> str | None:
+    """``<type>.<event>`` from a JSON body, or ``thumbnail`` for a JPEG body."""
+    return describe(body, headers).event_type

@@ -1,0 +1,330 @@
+"""The one data flow of ``listen``: request in → record → verify → show → forward.
+
+``Pipeline.handle`` takes a request as received and returns the answer for the
+platform. The request is in the event log, committed, before anything else happens
+to it, so nothing received is lost whatever fails later. ``replay`` reuses the tail
+(sign → forward → show) through ``deliver``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import fnmatch
+import json
+import os
+import time
+import typing
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from muxhook import providers, signing
+from muxhook.errors import SignatureError
+from muxhook.forward import Forwarder, OrderedGate, Route, forwardable_headers
+from muxhook.store import Attempt, EventLog, Incoming
+
+__all__ = ["Answer", "Delivered", "ListenSettings", "Pipeline", "Received", "Stats"]
+
+#: How long each platform waits for one attempt before counting it failed.
+PLATFORM_TIMEOUTS = {"mux": 5.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class ListenSettings:
+    """Everything ``listen`` was told, resolved."""
+
+    secrets: Mapping[str, str]  # provider → secret; a provider with none is not verified
+    provider: str | None = None  # None: detect from the headers
+    tolerance: float = signing.DEFAULT_TOLERANCE
+    max_future: float = signing.DEFAULT_MAX_FUTURE
+    routes: tuple[Route, ...] = ()
+    forward_invalid: bool = False
+    forward_secret: str | None = None
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    ack: str = "app"  # "app": answer with the app's status; "immediate": 200 once recorded
+    retries: int = 5  # with ack=immediate: attempts after the first, backing off
+    retry_base: float = 1.0  # seconds before the first retry; doubles each time
+    shown_events: tuple[str, ...] = ()  # globs; empty: every event
+    save_dir: Path | None = None
+
+
+class Answer(NamedTuple):
+    """What the listener answers the platform."""
+
+    status: int
+    body: bytes
+
+
+class Received(NamedTuple):
+    """An event as recorded and verified, for the renderer."""
+
+    row: int
+    incoming: Incoming
+    provider: str | None
+    described: providers.Described
+    verdict: str  # valid | invalid | unverified
+    reason: str | None
+    duplicate: bool
+    shown: bool  # false when --events filters it out
+    will_forward: bool = False  # a forward follows, and its outcome completes the story
+
+
+class Delivered(NamedTuple):
+    """A forward attempt's outcome, for the renderer."""
+
+    received: Received
+    attempt: Attempt
+    number: int  # 1 for the first attempt, 2 for the first retry, …
+    final: bool  # no further retry will follow
+
+
+@dataclasses.dataclass
+class Stats:
+    """Counts for the summary printed when listen stops."""
+
+    received: int = 0
+    valid: int = 0
+    invalid: int = 0
+    unverified: int = 0
+    duplicates: int = 0
+    forwarded: int = 0
+    failed: int = 0
+    rejected: int = 0
+
+
+class Reporter(typing.Protocol):
+    """Where the pipeline's news goes: the renderer, or a list in tests."""
+
+    def received(self, event: Received) -> None: ...
+    def delivered(self, event: Delivered) -> None: ...
+    def slow(self, event: Delivered, limit: float, provider: str) -> None: ...
+    def rejected(self, incoming: Incoming, status: int, reason: str) -> None: ...
+
+
+class Pipeline:
+    """Handles every request the listener receives."""
+
+    def __init__(
+        self,
+        settings: ListenSettings,
+        log: EventLog,
+        forwarder: Forwarder | None,
+        reporter: Reporter,
+        *,
+        concurrency: int = 8,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.log = log
+        self.forwarder = forwarder
+        self.reporter = reporter
+        self.clock = clock
+        self.gate = OrderedGate(concurrency)
+        self.stats = Stats()
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- the flow --------------------------------------------------------------
+
+    async def handle(self, incoming: Incoming) -> Answer:
+        """Record, verify, show and forward one request; return the answer for the platform."""
+        row = self.log.record(incoming)  # 1. durable before anything else
+        received = self._verify(row, incoming)  # 2.
+        self._count(received)
+        self._save(received)
+        refused = received.verdict == "invalid" and not self.settings.forward_invalid
+        routes = [r for r in self.settings.routes if r.matches(received.described.event_type)]
+        forwarding = not refused and received.shown and bool(routes) and self.forwarder is not None
+        received = received._replace(will_forward=forwarding)
+        self.reporter.received(received)  # 3.
+        if refused:
+            return Answer(401, f"invalid signature: {received.reason}\n".encode())
+        if not forwarding:
+            return Answer(200, b'{"recorded":true}')
+        if self.settings.ack == "immediate":
+            task = asyncio.create_task(self._deliver_with_retries(received, routes))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return Answer(200, b'{"recorded":true}')
+        attempts = await self.deliver(received, routes)  # 4.
+        return _answer_from(attempts)
+
+    def reject(self, incoming: Incoming, status: int, reason: str) -> None:
+        """Record a request that is refused before the flow (over the limit, wrong method)."""
+        row = self.log.record(incoming)
+        self.log.set_verdict(
+            row,
+            provider=None,
+            event_type=None,
+            event_key=None,
+            object_id=None,
+            verdict="rejected",
+            reason=f"{status}: {reason}",
+            duplicate=False,
+        )
+        self.stats.rejected += 1
+        self.reporter.rejected(incoming, status, reason)
+
+    async def deliver(self, received: Received, routes: list[Route]) -> list[Attempt]:
+        """Forward one recorded event to every route, in its object's turn."""
+        assert self.forwarder is not None
+        headers = self._outgoing_headers(received)
+        key = _order_key(received)
+        async with self.gate.turn(key):
+            attempts = await asyncio.gather(
+                *(self.forwarder.post(r.url, received.incoming.body, headers) for r in routes)
+            )
+        for attempt in attempts:
+            self._finish(received, attempt, number=1, final=True)
+        return list(attempts)
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to ``timeout`` s for background deliveries; return how many were cut off."""
+        pending = set(self._background)
+        if not pending:
+            return 0
+        _, still = await asyncio.wait(pending, timeout=timeout)
+        for task in still:
+            task.cancel()
+        return len(still)
+
+    # -- steps -----------------------------------------------------------------
+
+    def _verify(self, row: int, incoming: Incoming) -> Received:
+        headers = dict(incoming.headers)
+        name = self.settings.provider or providers.detect(headers)
+        described = (
+            providers.get(name).describe(incoming.body, headers) if name else _guess(incoming)
+        )
+        secret = self.settings.secrets.get(name) if name else None
+        verdict, reason = "unverified", None
+        if secret:
+            try:
+                signing.verify(
+                    incoming.body,
+                    headers,
+                    secret=secret,
+                    provider=name,
+                    now=self.clock(),
+                    tolerance=self.settings.tolerance,
+                    max_future=self.settings.max_future,
+                )
+                verdict = "valid"
+            except SignatureError as error:
+                verdict, reason = "invalid", str(error)
+        elif name is None and self.settings.secrets:
+            verdict = "invalid"
+            expected = ", ".join(providers.get(n).HEADER for n in providers.NAMES)
+            reason = f"no signature header (looked for {expected})"
+        duplicate = bool(
+            name and described.event_id and self.log.seen(name, described.event_id, before=row)
+        )
+        self.log.set_verdict(
+            row,
+            provider=name,
+            event_type=described.event_type,
+            event_key=described.event_id,
+            object_id=described.object_id,
+            verdict=verdict,
+            reason=reason,
+            duplicate=duplicate,
+        )
+        shown = not self.settings.shown_events or any(
+            fnmatch.fnmatchcase(described.event_type or "", glob)
+            for glob in self.settings.shown_events
+        )
+        return Received(row, incoming, name, described, verdict, reason, duplicate, shown)
+
+    def _outgoing_headers(self, received: Received) -> list[tuple[str, str]]:
+        extra = list(self.settings.extra_headers)
+        if self.settings.forward_secret and received.provider:
+            # Re-sign for an app that uses another secret: the signature headers are replaced.
+            resigned = signing.sign(
+                received.incoming.body,
+                secret=self.settings.forward_secret,
+                provider=received.provider,
+                timestamp=int(self.clock()),
+            )
+            extra = [(k, v) for k, v in resigned.items() if k.lower() != "content-type"] + extra
+        return forwardable_headers(received.incoming.headers, extra)
+
+    async def _deliver_with_retries(self, received: Received, routes: list[Route]) -> None:
+        assert self.forwarder is not None
+        headers = self._outgoing_headers(received)
+        key = _order_key(received)
+        for route in routes:
+            for number in range(1, self.settings.retries + 2):
+                async with self.gate.turn(key):
+                    attempt = await self.forwarder.post(route.url, received.incoming.body, headers)
+                ok = attempt.status is not None and 200 <= attempt.status < 300
+                final = ok or number == self.settings.retries + 1
+                self._finish(received, attempt, number=number, final=final)
+                if final:
+                    break
+                await asyncio.sleep(self.settings.retry_base * 2 ** (number - 1))
+
+    def _finish(self, received: Received, attempt: Attempt, *, number: int, final: bool) -> None:
+        self.log.add_attempt(received.row, attempt)
+        ok = attempt.status is not None and 200 <= attempt.status < 300
+        if ok:
+            self.stats.forwarded += 1
+        elif final:
+            self.stats.failed += 1
+        delivered = Delivered(received, attempt, number, final)
+        self.reporter.delivered(delivered)
+        limit = PLATFORM_TIMEOUTS.get(received.provider or "")
+        if limit and attempt.latency_ms is not None and attempt.latency_ms > limit * 1000:
+            self.reporter.slow(delivered, limit, received.provider or "")
+
+    def _count(self, received: Received) -> None:
+        self.stats.received += 1
+        if received.verdict == "valid":
+            self.stats.valid += 1
+        elif received.verdict == "invalid":
+            self.stats.invalid += 1
+        else:
+            self.stats.unverified += 1
+        if received.duplicate:
+            self.stats.duplicates += 1
+
+    def _save(self, received: Received) -> None:
+        """With --save DIR: the exact body as a fixture file, replayable as it is."""
+        folder = self.settings.save_dir
+        if folder is None:
+            return
+        provider = received.provider or providers.guess(received.incoming.body)
+        kind = received.described.event_type or "unknown"
+        suffix = ".jpg" if received.incoming.body.startswith(b"\xff\xd8") else ".json"
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(received.incoming.received_at))
+        target = folder / provider / f"{stamp}-{received.row:06d}-{_safe(kind)}{suffix}"
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(received.incoming.body)
+
+
+def _guess(incoming: Incoming) -> providers.Described:
+    """Describe a body that carries no signature header, by its shape."""
+    name = providers.guess(incoming.body)
+    return typing.cast(providers.Described, providers.get(name).describe(incoming.body, {}))
+
+
+def _order_key(received: Received) -> str | None:
+    object_id = received.described.object_id
+    return f"{received.provider}:{object_id}" if object_id else None
+
+
+def _answer_from(attempts: list[Attempt]) -> Answer:
+    """The app's answer as production would see it: 502 when down, 504 on a timeout."""
+    for attempt in attempts:
+        if attempt.status is None:
+            code = 504 if attempt.error and "timed out" in attempt.error else 502
+            return Answer(code, json.dumps({"error": attempt.error}).encode())
+        if not 200 <= attempt.status < 300:
+            return Answer(attempt.status, attempt.response_start)
+    first = attempts[0]
+    return Answer(first.status or 200, first.response_start)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:120]
