@@ -394,6 +394,139 @@ def listen(
     )
 
 
+log_app = typer.Typer(
+    help="The event log: every request listen received, with its verdict and attempts.",
+    no_args_is_help=True,
+)
+app.add_typer(log_app, name="log")
+
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Only events since: 10m, 2h, 1d, a unix time or an ISO time.",
+        show_default=False,
+    ),
+]
+IdsArg = Annotated[
+    list[int] | None,
+    typer.Argument(
+        metavar="[ID]...", help="Event ids from 'muxhook log list'.", show_default=False
+    ),
+]
+
+
+@log_app.command("list")
+def log_list(
+    type_: Annotated[
+        str | None,
+        typer.Option("--type", help="Only event types matching this glob.", show_default=False),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="ok, invalid or failed.", show_default=False),
+    ] = None,
+    since: SinceOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """List recorded events, newest first."""
+    _exit(
+        commands.run(
+            commands.log_list,
+            type_=type_,
+            status=status,
+            since=since,
+            limit=limit,
+            json_=json_,
+            db=db,
+        )
+    )
+
+
+@log_app.command("show")
+def log_show(
+    event_id: Annotated[int, typer.Argument(metavar="ID", help="An id from 'muxhook log list'.")],
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON, body included.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Show one event: verdict, headers, forward attempts and the body."""
+    _exit(commands.run(commands.log_show, event_id=event_id, json_=json_, db=db))
+
+
+@log_app.command("replay")
+def log_replay(
+    ids: IdsArg = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Every event whose last forward failed.")
+    ] = False,
+    since: SinceOpt = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Where to send (default: where each was forwarded).", show_default=False
+        ),
+    ] = None,
+    secret: SecretOpt = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the app.")
+    ] = 30.0,
+    db: DbOpt = None,
+) -> None:
+    """Send recorded events again: the exact bytes, freshly signed, oldest first."""
+    _exit(
+        commands.run(
+            commands.log_replay,
+            ids=ids,
+            failed=failed,
+            since=since,
+            to=to,
+            secret=secret,
+            timeout=timeout,
+            db=db,
+        )
+    )
+
+
+@log_app.command("export")
+def log_export(
+    ids: IdsArg = None,
+    to_dir: Annotated[
+        str,
+        typer.Option(
+            "--to", metavar="DIR", help="Folder for the fixture files.", show_default=False
+        ),
+    ] = ".",
+    since: SinceOpt = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Events whose forward failed.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Write recorded events as fixture files (for sign, trigger and replay)."""
+    _exit(
+        commands.run(commands.log_export, ids=ids, since=since, failed=failed, to_dir=to_dir, db=db)
+    )
+
+
+ngrok_app = typer.Typer(help="The ngrok agent that listen's tunnel runs.", no_args_is_help=True)
+app.add_typer(ngrok_app, name="ngrok")
+
+
+@ngrok_app.command("install")
+def ngrok_install(
+    path: Annotated[
+        str | None,
+        typer.Option(
+            "--path",
+            help="Where to put the agent (default: pyngrok's location).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Download the ngrok agent (only on this explicit request)."""
+    _exit(commands.run(commands.ngrok_install, path=path))
+
+
 def run() -> None:
     """Run the Typer app (the slow path: help, completion, and every command)."""
     app(prog_name="muxhook")

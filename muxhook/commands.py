@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -555,3 +556,231 @@ async def _serve(
                     "'muxhook log replay --failed' finishes them"
                 )
             view.summary(flow.stats)
+
+
+def _parse_since(text: str | None) -> float | None:
+    """``10m``, ``2h``, ``1d``, ``30s``, a unix time, or an ISO date/time → unix seconds."""
+    if not text:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value = text.strip()
+    if value[-1:] in units and value[:-1].replace(".", "", 1).isdigit():
+        return time.time() - float(value[:-1]) * units[value[-1]]
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    import datetime
+
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r}: give 10m, 2h, 1d, a unix time or an ISO time"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.timestamp()
+
+
+def _open_log(db: str | None) -> Any:
+    from muxhook.store import EventLog, default_db_path
+
+    path = Path(db) if db else default_db_path()
+    if not path.exists():
+        raise UsageError(f"no event log at {path} yet: run 'muxhook listen' first, or pass --db")
+    return EventLog(path)
+
+
+def log_list(
+    out: Output,
+    *,
+    type_: str | None = None,
+    status: str | None = None,
+    since: str | None = None,
+    limit: int = 50,
+    json_: bool = False,
+    db: str | None = None,
+) -> ExitCode:
+    """List recorded events, newest first."""
+    if status not in (None, "ok", "invalid", "failed"):
+        raise UsageError(f"--status {status!r}: choose ok, invalid or failed")
+    with _open_log(db) as log:
+        rows = log.list(type_glob=type_, status=status, since=_parse_since(since), limit=limit)
+    if json_:
+        out.result(json.dumps([_event_json(row) for row in rows], ensure_ascii=False, indent=2))
+    else:
+        out.log_rows(rows)
+    return ExitCode.OK
+
+
+def _event_json(row: Any, *, body: bool = False) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "id": row.id,
+        "received_at": row.received_at,
+        "method": row.method,
+        "path": row.path,
+        "provider": row.provider,
+        "type": row.event_type,
+        "event_id": row.event_id,
+        "object_id": row.object_id,
+        "verdict": row.verdict,
+        "reason": row.reason,
+        "duplicate": row.duplicate,
+        "status": row.status,
+        "attempts": [
+            {
+                "attempted_at": a.attempted_at,
+                "target": a.target,
+                "status": a.status,
+                "latency_ms": a.latency_ms,
+                "error": a.error,
+            }
+            for a in row.attempts
+        ],
+    }
+    if body:
+        document["headers"] = row.headers
+        try:
+            document["body"] = row.body.decode("utf-8")
+        except UnicodeDecodeError:
+            import base64
+
+            document["body_base64"] = base64.b64encode(row.body).decode("ascii")
+    return document
+
+
+def log_show(out: Output, *, event_id: int, json_: bool = False, db: str | None = None) -> ExitCode:
+    """Show one recorded event: verdict, headers, attempts and the body."""
+    with _open_log(db) as log:
+        row = log.get(event_id)
+    if row is None:
+        raise UsageError(f"no event #{event_id} in the log ('muxhook log list' shows the ids)")
+    if json_:
+        out.result(json.dumps(_event_json(row, body=True), ensure_ascii=False, indent=2))
+    else:
+        out.log_event(row)
+    return ExitCode.OK
+
+
+def _select(log: Any, ids: list[int], failed: bool, since: str | None) -> list[Any]:
+    if not ids and not failed and not since:
+        raise UsageError("say which events: IDs, --failed or --since (e.g. --since 1h)")
+    if ids:
+        rows = [log.get(event_id) for event_id in ids]
+        missing = [str(i) for i, row in zip(ids, rows, strict=True) if row is None]
+        if missing:
+            raise UsageError(f"no event #{', #'.join(missing)} in the log")
+        return rows
+    if failed:
+        return list(log.failed(since=_parse_since(since)))
+    return sorted(log.list(since=_parse_since(since), limit=None), key=lambda row: row.id)
+
+
+def log_replay(
+    out: Output,
+    *,
+    ids: list[int] | None = None,
+    failed: bool = False,
+    since: str | None = None,
+    to: str | None = None,
+    secret: str | None = None,
+    timeout: float = 30.0,
+    db: str | None = None,
+) -> ExitCode:
+    """Send recorded events again: the exact bytes, freshly signed, oldest first."""
+    from muxhook import providers, signing
+    from muxhook.forward import forwardable_headers, parse_route
+    from muxhook.secrets import resolve_secret
+
+    if to:
+        parse_route(to)  # validates the URL
+    with _open_log(db) as log:
+        rows = _select(log, ids or [], failed, since)
+        if not rows:
+            out.say("nothing to replay")
+            return ExitCode.OK
+        plans = []
+        for row in rows:
+            target = to or (row.attempts[-1].target if row.attempts else None)
+            if target is None:
+                raise UsageError(f"event #{row.id} was never forwarded: pass --to URL")
+            name = row.provider or providers.guess(row.body)
+            found = resolve_secret(name, secret)
+            extra: list[tuple[str, str]] = []
+            if found is not None:
+                fresh = signing.sign(row.body, secret=found.value, provider=name)
+                extra = [(k, v) for k, v in fresh.items() if k.lower() != "content-type"]
+            else:
+                out.warn(
+                    f"#{row.id}: no {providers.get(name).LABEL} secret, so the original "
+                    "signature is sent (a Mux timestamp may be too old by now)"
+                )
+            plans.append((row, target, forwardable_headers(row.headers, extra)))
+        attempts = _run_replay(plans, timeout)
+        worst = ExitCode.OK
+        for (row, _, _), attempt in zip(plans, attempts, strict=True):
+            log.add_attempt(row.id, attempt)
+            out.replay_line(row, attempt)
+            if attempt.status is None:
+                worst = ExitCode.UNREACHABLE
+            elif not 200 <= attempt.status < 300 and worst == ExitCode.OK:
+                worst = ExitCode.FAILED
+    return worst
+
+
+def _run_replay(plans: list[tuple[Any, str, list[tuple[str, str]]]], timeout: float) -> list[Any]:
+    from muxhook.forward import Forwarder
+
+    async def send_all() -> list[Any]:
+        async with Forwarder(timeout=timeout, concurrency=1) as forwarder:
+            return [
+                await forwarder.post(target, row.body, headers) for row, target, headers in plans
+            ]
+
+    results: list[Any] = []
+
+    async def main() -> None:
+        results.extend(await send_all())
+
+    _run_loop(main())
+    return results
+
+
+def log_export(
+    out: Output,
+    *,
+    ids: list[int] | None = None,
+    since: str | None = None,
+    failed: bool = False,
+    to_dir: str,
+    db: str | None = None,
+) -> ExitCode:
+    """Write recorded events as fixture files that sign, trigger and replay take."""
+    from muxhook import fixtures, providers
+
+    with _open_log(db) as log:
+        rows = _select(log, ids or [], failed, since)
+    for row in rows:
+        path = fixtures.save(
+            Path(to_dir),
+            provider=row.provider or providers.guess(row.body),
+            event_type=row.event_type,
+            number=row.id,
+            at=row.received_at,
+            body=row.body,
+        )
+        out.result(str(path))
+    out.say(f"exported {len(rows)} events to {to_dir}")
+    return ExitCode.OK
+
+
+def ngrok_install(out: Output, *, path: str | None = None) -> ExitCode:
+    """Download the ngrok agent through pyngrok, on the user's explicit request."""
+    from muxhook import tunnel
+
+    out.say("downloading the ngrok agent…")
+    installed = tunnel.install_ngrok(path)
+    out.result(installed)
+    out.say("done; muxhook listen finds it there (or pass --ngrok-path)")
+    return ExitCode.OK

@@ -21,6 +21,7 @@ __all__ = [
     "bundled_dir",
     "load",
     "parse_assignment",
+    "save",
 ]
 
 _PATH_SUFFIXES = (".json", ".jpg", ".jpeg", ".bin")
@@ -70,6 +71,33 @@ def load_file(path: Path, *, provider: str | None = None) -> Fixture:
     name = name or providers.guess(body)
     module = providers.get(name)
     return Fixture(name, body, module.event_type(body), path)
+
+
+def save(
+    folder: Path, *, provider: str, event_type: str | None, number: int, at: float, body: bytes
+) -> Path:
+    """Write ``body`` as a replayable fixture: ``folder/<provider>/<time>-<number>-<type>.json``.
+
+    The names sort in arrival order, and the provider folder tells ``load_file`` whose
+    event it is. Files are owner-only: they hold real payloads.
+    """
+    import os
+    import time
+
+    kind = "".join(c if c.isalnum() or c in "._-" else "_" for c in event_type or "unknown")
+    suffix = ".jpg" if body.startswith(b"\xff\xd8") else ".json"
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(at))
+    target = folder / provider / f"{stamp}-{number:06d}-{kind[:120]}{suffix}"
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(body)
+    except OSError as error:
+        from muxhook.errors import EnvironmentProblem
+
+        raise EnvironmentProblem(f"cannot write {target}: {error.strerror}") from None
+    return target
 
 
 def parse_assignment(text: str) -> tuple[str, object]:

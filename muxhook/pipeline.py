@@ -12,14 +12,13 @@ import asyncio
 import dataclasses
 import fnmatch
 import json
-import os
 import time
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from muxhook import providers, signing
+from muxhook import fixtures, providers, signing
 from muxhook.errors import SignatureError
 from muxhook.forward import Forwarder, OrderedGate, Route, forwardable_headers
 from muxhook.store import Attempt, EventLog, Incoming
@@ -289,18 +288,16 @@ class Pipeline:
 
     def _save(self, received: Received) -> None:
         """With --save DIR: the exact body as a fixture file, replayable as it is."""
-        folder = self.settings.save_dir
-        if folder is None:
+        if self.settings.save_dir is None:
             return
-        provider = received.provider or providers.guess(received.incoming.body)
-        kind = received.described.event_type or "unknown"
-        suffix = ".jpg" if received.incoming.body.startswith(b"\xff\xd8") else ".json"
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(received.incoming.received_at))
-        target = folder / provider / f"{stamp}-{received.row:06d}-{_safe(kind)}{suffix}"
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(received.incoming.body)
+        fixtures.save(
+            self.settings.save_dir,
+            provider=received.provider or providers.guess(received.incoming.body),
+            event_type=received.described.event_type,
+            number=received.row,
+            at=received.incoming.received_at,
+            body=received.incoming.body,
+        )
 
 
 def _guess(incoming: Incoming) -> providers.Described:
@@ -324,7 +321,3 @@ def _answer_from(attempts: list[Attempt]) -> Answer:
             return Answer(attempt.status, attempt.response_start)
     first = attempts[0]
     return Answer(first.status or 200, first.response_start)
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:120]

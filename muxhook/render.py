@@ -19,7 +19,7 @@ from collections.abc import Mapping
 if typing.TYPE_CHECKING:
     from muxhook.pipeline import Delivered, Received, Stats
     from muxhook.providers import EventType
-    from muxhook.store import Incoming
+    from muxhook.store import Attempt, Incoming, StoredEvent
 
 __all__ = [
     "ListenView",
@@ -106,6 +106,83 @@ class Output:
         """The ✗ line of a signature that did not verify."""
         mark = self.paint("✗ invalid", "red")
         self.result(f"{mark} {label} signature: {reason}")
+
+    # -- log ------------------------------------------------------------------
+
+    def log_rows(self, rows: list[StoredEvent]) -> None:
+        """One line per recorded event, newest first."""
+        if not rows:
+            self.say("no events recorded (yet)")
+            return
+        for row in rows:
+            last = row.attempts[-1] if row.attempts else None
+            forward = ""
+            if last is not None:
+                forward = f"→ {last.status}" if last.status is not None else "→ failed"
+            self.result(
+                "  ".join(
+                    [
+                        f"#{row.id}",
+                        _when(row.received_at),
+                        row.provider or "?",
+                        row.event_type or f"({row.method} {row.path})",
+                        _short(row.object_id),
+                        self._verdict(row.verdict, row.duplicate),
+                        forward,
+                    ]
+                ).rstrip()
+            )
+
+    def log_event(self, row: StoredEvent) -> None:
+        """Everything recorded about one event."""
+        kind = row.event_type or "(no type)"
+        self.result(
+            self.paint(f"#{row.id}  {kind}  ({row.provider or 'unknown provider'})", "bold")
+        )
+        self.result(
+            f"received  {_when(row.received_at)} from {row.remote}: {row.method} {row.path}"
+        )
+        self.result(f"verdict   {self._verdict(row.verdict, row.duplicate)}")
+        if row.reason:
+            self.result(f"          {row.reason}")
+        if row.event_id or row.object_id:
+            self.result(f"ids       event {row.event_id or '-'}, object {row.object_id or '-'}")
+        self.result("headers")
+        for name, value in row.headers:
+            self.result(f"  {self.paint(name, 'blue')}: {value}")
+        self.result(f"attempts  {len(row.attempts) or 'none'}")
+        for attempt in row.attempts:
+            self.result("  " + self._attempt_text(attempt))
+        self.result(f"body      {len(row.body)} bytes")
+        try:
+            data = json.loads(row.body)
+        except (ValueError, UnicodeDecodeError):
+            return
+        self.pretty_json(data)
+
+    def replay_line(self, row: StoredEvent, attempt: Attempt) -> None:
+        """The outcome of sending one recorded event again."""
+        self.result(f"#{row.id}  {row.event_type or '(no type)'}  " + self._attempt_text(attempt))
+
+    def _attempt_text(self, attempt: Attempt) -> str:
+        timing = f"  {attempt.latency_ms:.1f} ms" if attempt.latency_ms is not None else ""
+        if attempt.status is None:
+            failed = f"→ failed{timing}: {attempt.error}"
+            return f"{_when(attempt.attempted_at)}  {attempt.target}  {failed}"
+        colour = "green" if 200 <= attempt.status < 300 else "red"
+        answer = printable_body(attempt.response_start, 60)
+        return (
+            f"{_when(attempt.attempted_at)}  {attempt.target}  → "
+            f"{self.paint(str(attempt.status), colour)}{timing}  {answer}".rstrip()
+        )
+
+    def _verdict(self, verdict: str | None, duplicate: bool) -> str:
+        text = {
+            "valid": self.paint("✓ valid", "green"),
+            "invalid": self.paint("✗ invalid", "red"),
+            "rejected": self.paint("✗ rejected", "red"),
+        }.get(verdict or "", self.paint("· unverified", "yellow"))
+        return text + (self.paint(" (duplicate)", "yellow") if duplicate else "")
 
     # -- trigger --------------------------------------------------------------
 
@@ -196,6 +273,12 @@ def format_httpie(url: str, headers: Mapping[str, str], body: bytes, path: str |
     if word is None:
         return f"http POST {shlex.quote(url)} {items} < {shlex.quote(path or 'body.bin')}"
     return f"printf '%s' {word} | http POST {shlex.quote(url)} {items}"
+
+
+def _when(seconds: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
 def _clock(seconds: float) -> str:

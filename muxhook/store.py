@@ -1,0 +1,763 @@
+"""The durable event log: every webhook ``listen`` receives, in one SQLite file.
+
+``listen`` calls ``record`` before it answers the HTTP request, so a delivery is
+on disk even if muxhook is killed a moment later; ``set_verdict`` and
+``add_attempt`` then fill in what verification and forwarding found. The ``log``
+commands read it back with ``get``, ``list`` and ``failed``.
+
+The file holds payloads, so it is created ``0o600`` in a ``0o700`` folder. It runs
+in WAL mode with ``synchronous=NORMAL``: a commit survives the process dying at
+any point, and only an OS crash or power cut can lose the last few commits. Several
+muxhook processes may share one file; each opens its own connection and waits up
+to ``timeout`` seconds for another's write to finish.
+
+Schema (``PRAGMA user_version`` is its version; ``_MIGRATIONS`` moves a file up):
+
+- ``events``: one row per HTTP request as received (headers as JSON text, body
+  as a BLOB, byte for byte), plus the verdict columns and ``delivered``, the
+  outcome of the latest forwarding attempt (NULL none, 1 was 2xx, 0 failed), kept
+  up to date by ``add_attempt`` so status filters need no join.
+- ``attempts``: one row per forwarding attempt, in order.
+
+Every failure of the machine (an unwritable folder, a read-only file, a file that
+is not a muxhook log, a full disk, a lock held too long) raises one
+``EnvironmentProblem`` whose message names the path and the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fnmatch
+import json
+import os
+import re
+import sqlite3
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import NamedTuple
+
+from muxhook.errors import EnvironmentProblem, UsageError
+
+__all__ = [
+    "RESPONSE_KEEP",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "VERDICTS",
+    "Attempt",
+    "EventLog",
+    "Incoming",
+    "StoredEvent",
+    "default_db_path",
+]
+
+SCHEMA_VERSION = 1
+RESPONSE_KEEP = 2048  # bytes of the app's answer kept per attempt
+VERDICTS = ("valid", "invalid", "unverified", "rejected")
+STATUSES = ("ok", "invalid", "failed", "received")
+
+_CHUNK = 500  # ids per ``IN (...)``: well under SQLite's oldest limit of 999 variables
+
+
+def default_db_path(
+    environ: Mapping[str, str] | None = None, *, platform: str | None = None
+) -> Path:
+    """Where the event log lives when ``--db`` is not given.
+
+    ``MUXHOOK_DB`` wins; otherwise the user data folder: ``$XDG_DATA_HOME`` (when
+    absolute) or ``~/.local/share`` on Linux and other Unixes, ``~/Library/Application
+    Support`` on macOS, ``%LOCALAPPDATA%`` on Windows, each with ``muxhook/events.db``.
+
+    Args:
+        environ: the environment to read; ``os.environ`` by default.
+        platform: a ``sys.platform`` value; the running one by default.
+    """
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    if env.get("MUXHOOK_DB"):
+        chosen = Path(env["MUXHOOK_DB"])
+        if chosen.parts[:1] == ("~",):  # "~/x" from a config file that no shell expanded
+            return home.joinpath(*chosen.parts[1:])
+        return chosen
+    if platform == "win32":
+        local = env.get("LOCALAPPDATA")
+        base = Path(local) if local else home / "AppData" / "Local"
+    elif platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        xdg = env.get("XDG_DATA_HOME", "")
+        # The XDG spec says a relative value is invalid and must be ignored.
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
+    return base / "muxhook" / "events.db"
+
+
+class Incoming(NamedTuple):
+    """One HTTP request as received, before anything looked at it."""
+
+    received_at: float  # unix seconds, from the caller's clock
+    method: str
+    path: str  # path, plus "?query" if any
+    headers: list[tuple[str, str]]  # in arrival order, duplicates kept
+    body: bytes
+    remote: str  # "127.0.0.1:53422"
+
+
+class Attempt(NamedTuple):
+    """One try at forwarding an event to the developer's app."""
+
+    attempted_at: float
+    target: str
+    status: int | None  # the HTTP status, None when there was no answer
+    latency_ms: float | None
+    response_start: bytes  # the first RESPONSE_KEEP bytes of the answer at most
+    error: str | None  # why there was no usable answer (refused, timed out)
+
+    @property
+    def ok(self) -> bool:
+        """True when the app answered 2xx and nothing went wrong."""
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+class StoredEvent(NamedTuple):
+    """A recorded request, what verification said about it, and its attempts."""
+
+    id: int
+    received_at: float
+    method: str
+    path: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    remote: str
+    provider: str | None
+    event_type: str | None
+    event_id: str | None  # the platform's own event id
+    object_id: str | None
+    verdict: str | None  # one of VERDICTS, None before verification
+    reason: str | None
+    duplicate: bool
+    attempts: list[Attempt]
+
+    @property
+    def status(self) -> str:
+        """One word for ``log list``, one of STATUSES.
+
+        ``invalid`` when the verdict is invalid or rejected, whatever happened next;
+        otherwise ``ok`` or ``failed`` by the latest attempt; ``received`` when it was
+        never forwarded. ``EventLog.list(status=...)`` filters by this same rule.
+        """
+        if self.verdict in ("invalid", "rejected"):
+            return "invalid"
+        if not self.attempts:
+            return "received"
+        return "ok" if self.attempts[-1].ok else "failed"
+
+
+# -- schema -------------------------------------------------------------------
+
+_V1 = """
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, even after deletes
+    received_at REAL    NOT NULL,
+    method      TEXT    NOT NULL,
+    path        TEXT    NOT NULL,
+    headers     TEXT    NOT NULL,                   -- JSON [[name, value], ...]
+    body        BLOB    NOT NULL,
+    remote      TEXT    NOT NULL,
+    provider    TEXT,
+    event_type  TEXT,
+    event_key   TEXT,                               -- the platform's event id
+    object_id   TEXT,
+    verdict     TEXT,
+    reason      TEXT,
+    duplicate   INTEGER NOT NULL DEFAULT 0,
+    delivered   INTEGER                             -- latest attempt: NULL none, 1 ok, 0 failed
+);
+CREATE INDEX events_by_key ON events (provider, event_key, id) WHERE event_key IS NOT NULL;
+CREATE INDEX events_by_time ON events (received_at);
+CREATE INDEX events_failed ON events (id) WHERE delivered = 0;
+CREATE TABLE attempts (
+    id             INTEGER PRIMARY KEY,
+    event_id       INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    attempted_at   REAL    NOT NULL,
+    target         TEXT    NOT NULL,
+    status         INTEGER,
+    latency_ms     REAL,
+    response_start BLOB    NOT NULL,
+    error          TEXT
+);
+CREATE INDEX attempts_by_event ON attempts (event_id, id);
+"""
+
+#: _MIGRATIONS[n] takes a file from user_version n to n + 1.
+_MIGRATIONS: tuple[str, ...] = (_V1,)
+_OUR_TABLES = {"events", "attempts", "sqlite_sequence"}
+
+_INSERT = (
+    "INSERT INTO events (received_at, method, path, headers, body, remote)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_VERDICT = (
+    "UPDATE events SET provider = ?, event_type = ?, event_key = ?, object_id = ?,"
+    " verdict = ?, reason = ?, duplicate = ? WHERE id = ?"
+)
+_ATTEMPT = (
+    "INSERT INTO attempts"
+    " (event_id, attempted_at, target, status, latency_ms, response_start, error)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_DELIVERED = "UPDATE events SET delivered = ? WHERE id = ?"
+_SEEN = "SELECT 1 FROM events WHERE provider = ? AND event_key = ? AND id < ? LIMIT 1"
+_COLUMNS = (
+    "SELECT id, received_at, method, path, headers, body, remote, provider, event_type,"
+    " event_key, object_id, verdict, reason, duplicate FROM events"
+)
+_ATTEMPTS = (
+    "SELECT event_id, attempted_at, target, status, latency_ms, response_start, error"
+    " FROM attempts WHERE event_id IN ({}) ORDER BY id"
+)
+# The SQL twin of StoredEvent.status; a test checks that the two agree.
+_STATUS = (
+    "CASE WHEN verdict IN ('invalid', 'rejected') THEN 'invalid'"
+    " WHEN delivered = 1 THEN 'ok' WHEN delivered = 0 THEN 'failed' ELSE 'received' END"
+)
+
+_Events = list["StoredEvent"]  # ``list`` is a method name inside EventLog
+_Row = tuple[
+    int, float, str, str, str, bytes, str,
+    str | None, str | None, str | None, str | None, str | None, str | None, int,
+]  # fmt: skip
+_Rows = list[_Row]
+_Where = list[str]
+_Params = list[object]
+_Attempts = list[Attempt]
+
+
+class EventLog:
+    """The event log in one SQLite file; one connection, safe to share between threads.
+
+    Args:
+        path: the database file; created, with its folder, when missing.
+        timeout: seconds to wait for another process's write before giving up.
+
+    Raises:
+        EnvironmentProblem: the file cannot be created, opened or written, or is
+            not a muxhook event log.
+    """
+
+    def __init__(self, path: Path | str, *, timeout: float = 5.0) -> None:
+        self.path = Path(path).expanduser()
+        self._timeout = timeout
+        # One lock for reads and writes: sqlite3 connections are not safe for
+        # interleaved use, and every call here is short.
+        self._lock = threading.Lock()
+        self._conn = _open(self.path, timeout)
+
+    # -- writes (the listener's hot path) --------------------------------------
+
+    def record(self, incoming: Incoming) -> int:
+        """Store a request and commit it; returns its id. Call before answering."""
+        headers = json.dumps(incoming.headers, separators=(",", ":"))  # ASCII-only
+        row = (
+            incoming.received_at,
+            incoming.method,
+            incoming.path,
+            headers,
+            bytes(incoming.body),
+            incoming.remote,
+        )
+        with self._using():
+            try:
+                cursor = self._conn.execute(_INSERT, row)
+            except UnicodeEncodeError:  # a lone surrogate from a lax decoder
+                cursor = self._conn.execute(_INSERT, tuple(_text(v) for v in row))
+            rowid = cursor.lastrowid
+        assert rowid is not None  # an INSERT always sets it
+        return rowid
+
+    def set_verdict(
+        self,
+        event_id: int,
+        *,
+        provider: str | None,
+        event_type: str | None,
+        event_key: str | None,
+        object_id: str | None,
+        verdict: str | None,
+        reason: str | None,
+        duplicate: bool = False,
+    ) -> None:
+        """Store what verification found about a recorded request.
+
+        Args:
+            event_id: the id ``record`` returned.
+            event_key: the platform's own event id, which ``seen`` looks up.
+            verdict: one of ``VERDICTS``.
+
+        Raises:
+            UsageError: no event has that id.
+        """
+        if verdict is not None and verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+        values = (provider, event_type, event_key, object_id, verdict, reason)
+        with self._using():
+            try:
+                cursor = self._conn.execute(_VERDICT, (*values, int(duplicate), event_id))
+            except UnicodeEncodeError:
+                clean = tuple(_text(v) for v in values)
+                cursor = self._conn.execute(_VERDICT, (*clean, int(duplicate), event_id))
+            if cursor.rowcount == 0:
+                raise self._no_such(event_id)
+
+    def add_attempt(self, event_id: int, attempt: Attempt) -> None:
+        """Store one forwarding attempt; the answer is cut to ``RESPONSE_KEEP`` bytes.
+
+        Raises:
+            UsageError: no event has that id.
+        """
+        row = (
+            event_id,
+            attempt.attempted_at,
+            attempt.target,
+            attempt.status,
+            attempt.latency_ms,
+            bytes(attempt.response_start[:RESPONSE_KEEP]),
+            attempt.error,
+        )
+        with self._using():
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                try:
+                    conn.execute(_ATTEMPT, row)
+                except UnicodeEncodeError:  # a lone surrogate in an error message
+                    conn.execute(_ATTEMPT, tuple(_text(v) for v in row))
+                conn.execute(_DELIVERED, (int(attempt.ok), event_id))
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError:  # the foreign key: no such event
+                conn.execute("ROLLBACK")
+                raise self._no_such(event_id) from None
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    # -- reads ----------------------------------------------------------------
+
+    def seen(self, provider: str, event_key: str, *, before: int) -> bool:
+        """Whether an earlier event (id < ``before``) had this provider and event id."""
+        with self._using():
+            found = self._conn.execute(_SEEN, (provider, event_key, before)).fetchone()
+        return found is not None
+
+    def get(self, event_id: int) -> StoredEvent | None:
+        """One event with its attempts, or None when no event has that id."""
+        with self._using():
+            rows = self._conn.execute(_COLUMNS + " WHERE id = ?", (event_id,)).fetchall()
+            return self._build(rows)[0] if rows else None
+
+    def list(
+        self,
+        *,
+        type_glob: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        limit: int | None = 50,
+        ids: Sequence[int] | None = None,
+    ) -> _Events:
+        """Events newest first, filtered.
+
+        Args:
+            type_glob: an ``fnmatch`` pattern on the event type, case-sensitive
+                (``fnmatch.fnmatchcase``); events with no type never match.
+            status: one of ``STATUSES``, as ``StoredEvent.status`` computes it.
+            since: only events received at or after this unix time.
+            limit: at most this many; None for all.
+            ids: only these ids (missing ones are skipped).
+
+        Raises:
+            UsageError: an unknown status.
+        """
+        where: _Where = []
+        params: _Params = []
+        if type_glob is not None:
+            glob = _sql_glob(type_glob)
+            if glob is None:  # a pattern no text can match
+                return []
+            where.append("event_type GLOB ?")
+            params.append(glob)
+        if status is not None:
+            if status not in STATUSES:
+                raise UsageError(f"unknown status {status!r}; use one of: {', '.join(STATUSES)}")
+            where.append(f"({_STATUS}) = ?")
+            params.append(status)
+        if since is not None:
+            where.append("received_at >= ?")
+            params.append(since)
+        if limit is not None and limit <= 0:
+            return []
+        if ids is None:
+            return self._select(where, params, order="DESC", limit=limit)
+        wanted = sorted(set(ids))
+        found: _Events = []
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            found += self._select(
+                [*where, f"id IN ({', '.join('?' * len(chunk))})"], [*params, *chunk], "DESC"
+            )
+        found.sort(key=lambda event: event.id, reverse=True)
+        return found if limit is None else found[:limit]
+
+    def failed(self, *, since: float | None = None) -> _Events:
+        """Events whose latest forwarding attempt failed, oldest first.
+
+        Failed means no 2xx answer (another status, or an error such as a refused
+        connection); a later 2xx attempt clears it. The verdict is not looked at: an
+        event forwarded despite a bad signature and then failed is here too.
+        """
+        where = ["delivered = 0"]
+        params: _Params = []
+        if since is not None:
+            where.append("received_at >= ?")
+            params.append(since)
+        return self._select(where, params, order="ASC")
+
+    # -- lifetime -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection; calling it again does nothing."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EventLog({str(self.path)!r})"
+
+    # -- internals ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """Hold the lock, and turn what SQLite says about the machine into one line."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.OperationalError as exc:
+                raise _problem(self.path, exc, self._timeout) from None
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise
+                raise _problem(self.path, exc, self._timeout) from None
+
+    def _no_such(self, event_id: int) -> UsageError:
+        return UsageError(f"no event {event_id} in the event log at {self.path}")
+
+    def _select(
+        self, where: _Where, params: _Params, order: str, limit: int | None = None
+    ) -> _Events:
+        sql = _COLUMNS
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY id {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = [*params, limit]
+        with self._using():
+            return self._build(self._conn.execute(sql, params).fetchall())
+
+    def _build(self, rows: _Rows) -> _Events:
+        """StoredEvents from event rows, with their attempts (caller holds the lock)."""
+        attempts: dict[int, _Attempts] = {row[0]: [] for row in rows}
+        keys = list(attempts)
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            sql = _ATTEMPTS.format(", ".join("?" * len(chunk)))
+            for event_id, *fields in self._conn.execute(sql, chunk):
+                attempts[event_id].append(Attempt(*fields))
+        return [
+            StoredEvent(
+                id=row[0],
+                received_at=row[1],
+                method=row[2],
+                path=row[3],
+                headers=[(name, value) for name, value in json.loads(row[4])],
+                body=row[5],
+                remote=row[6],
+                provider=row[7],
+                event_type=row[8],
+                event_id=row[9],
+                object_id=row[10],
+                verdict=row[11],
+                reason=row[12],
+                duplicate=bool(row[13]),
+                attempts=attempts[row[0]],
+            )
+            for row in rows
+        ]
+
+
+# -- opening --------------------------------------------------------------------
+
+
+def _open(path: Path, timeout: float) -> sqlite3.Connection:
+    """Create the folder and file with private modes, connect, and migrate."""
+    fix = "pass --db PATH or fix the permissions"
+    folder = path.parent
+    if not folder.is_dir():
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EnvironmentProblem(
+                f"cannot create the folder {folder} for the event log: {_strerror(exc)}; {fix}"
+            ) from None
+    try:
+        # Create it ourselves so it is 0o600 from the first byte; SQLite gives the
+        # -wal and -shm files the database file's mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and path.is_file():
+            reason = "the file is read-only"
+        else:
+            reason = _strerror(exc)
+        raise EnvironmentProblem(f"cannot write the event log at {path}: {reason}; {fix}") from None
+    try:
+        conn = sqlite3.connect(
+            path,
+            timeout=timeout,
+            isolation_level=None,  # autocommit; multi-statement writes BEGIN explicitly
+            check_same_thread=False,  # shared by the listener's threads, under a lock
+            cached_statements=128,
+        )
+    except sqlite3.Error as exc:
+        raise _problem(path, exc, timeout) from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _migrate(conn, path)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _problem(path, exc, timeout) from None
+    except EnvironmentProblem:
+        conn.close()
+        raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema to SCHEMA_VERSION, once, even with several processes racing."""
+    if _user_version(conn) == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")  # the loser of a race waits here, then sees it done
+    try:
+        version = _user_version(conn)
+        if version > SCHEMA_VERSION:
+            raise EnvironmentProblem(
+                f"the event log at {path} was written by a newer muxhook (schema v{version}, "
+                f"this one knows v{SCHEMA_VERSION}); upgrade muxhook or pass --db PATH"
+            )
+        if version == 0:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            if tables - _OUR_TABLES:
+                raise EnvironmentProblem(
+                    f"{path} is an SQLite database but not a muxhook event log; "
+                    "pass --db PATH to use another file"
+                )
+        for script in _MIGRATIONS[version:]:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def _problem(path: Path, exc: sqlite3.Error, timeout: float = 5.0) -> EnvironmentProblem:
+    """One line for what SQLite said, naming the file and what to do about it."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    lowered = message.lower()
+    if "not a database" in lowered or "malformed" in lowered:
+        text = (
+            f"{path} is not a muxhook event log (SQLite says: {message}); "
+            "pass --db PATH to use another file"
+        )
+    elif "locked" in lowered or "busy" in lowered:
+        text = (
+            f"the event log at {path} stayed locked by another process for over "
+            f"{timeout:g} s; stop the other muxhook or pass --db PATH"
+        )
+    elif "full" in lowered:
+        text = (
+            f"cannot write the event log at {path}: the disk is full; "
+            "free some space or pass --db PATH"
+        )
+    elif "readonly" in lowered or "read-only" in lowered:
+        text = (
+            f"cannot write the event log at {path}: the file is read-only; "
+            "pass --db PATH or fix the permissions"
+        )
+    elif "unable to open" in lowered:
+        text = (
+            f"cannot open the event log at {path} (SQLite says: {message}); "
+            "pass --db PATH or fix the permissions of the file and its folder"
+        )
+    else:
+        text = f"the event log at {path} failed: {message}; pass --db PATH to use another file"
+    return EnvironmentProblem(text)
+
+
+def _strerror(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return reason[:1].lower() + reason[1:]
+
+
+def _text(value: object) -> object:
+    """A str SQLite can store (lone surrogates become U+FFFD); other values pass."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+# -- fnmatch pattern → SQLite GLOB ------------------------------------------------
+
+_MAX_CHAR = 0x10FFFF
+_SURROGATES = (0xD800, 0xDFFF)
+
+
+def _sql_glob(pattern: str) -> str | None:
+    """The SQLite GLOB pattern matching exactly what ``fnmatchcase(text, pattern)`` does.
+
+    ``*`` and ``?`` mean the same in both. Brackets differ (``[!x]`` against
+    ``[^x]``, ranges fnmatch drops, ``]`` and ``-`` placement), so each bracket
+    expression is rewritten from the set of characters fnmatch's own regex accepts,
+    found by probing it only where membership can change. None means no text can
+    match (an empty set, or characters SQLite cannot take in a pattern).
+    """
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        i += 1
+        if c == "*":
+            if not out or out[-1] != "*":
+                out.append("*")
+        elif c == "?":
+            out.append("?")
+        elif c == "[":
+            # Where the expression ends, found exactly as fnmatch.translate does.
+            j = i
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j >= n:  # no closing bracket: a literal "["
+                out.append("[[]")
+                continue
+            piece = _glob_set(pattern[i - 1 : j + 1])
+            if piece is None:
+                return None
+            out.append(piece)
+            i = j + 1
+        elif c == "\x00" or _SURROGATES[0] <= ord(c) <= _SURROGATES[1]:
+            return None  # SQLite stops at NUL; stored text never holds a surrogate
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _glob_set(expression: str) -> str | None:
+    """A GLOB set for one fnmatch bracket expression, or None when it matches nothing."""
+    accepts = re.compile(fnmatch.translate(expression)).match
+    # fnmatch compiles to a regex character class, whose membership only changes at
+    # a range's first character or just after its last: probe those points.
+    points = {0}
+    for ch in expression:
+        points.update((ord(ch), ord(ch) + 1))
+    edges = sorted(p for p in points if p <= _MAX_CHAR)
+    ranges: list[tuple[int, int]] = []
+    for k, start in enumerate(edges):
+        end = edges[k + 1] - 1 if k + 1 < len(edges) else _MAX_CHAR
+        if accepts(chr(start)):
+            ranges.append((start, end))
+    negate = bool(ranges) and ranges[0][0] == 0  # write a set holding NUL as [^...]
+    if negate:
+        ranges = _complement(ranges)
+    ranges = _without_surrogates(ranges)
+    if not ranges:
+        return "?" if negate else None
+    return _write_set(ranges, negate)
+
+
+def _complement(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    result: list[tuple[int, int]] = []
+    nxt = 0
+    for lo, hi in ranges:
+        if lo > nxt:
+            result.append((nxt, lo - 1))
+        nxt = hi + 1
+    if nxt <= _MAX_CHAR:
+        result.append((nxt, _MAX_CHAR))
+    return result
+
+
+def _without_surrogates(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Drop U+D800..U+DFFF: not encodable, and never in stored text anyway."""
+    low, high = _SURROGATES
+    result: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        if lo < low:
+            result.append((lo, min(hi, low - 1)))
+        if hi > high:
+            result.append((max(lo, high + 1), hi))
+    return result
+
+
+def _write_set(ranges: list[tuple[int, int]], negate: bool) -> str:
+    """Write ranges in SQLite's set syntax, where ``^`` first negates, ``]`` first is
+    literal and ``-`` first is literal; ranges never contain those three characters."""
+    specials = {ord("]"): "]", ord("-"): "-", ord("^"): "^"}
+    held: set[str] = set()
+    plain: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        start = lo
+        for code in sorted(specials):
+            if lo <= code <= hi:
+                held.add(specials[code])
+                if start <= code - 1:
+                    plain.append((start, code - 1))
+                start = code + 1
+        if start <= hi:
+            plain.append((start, hi))
+    if not negate and not plain and held == {"^"}:
+        return "^"  # outside a set "^" is an ordinary character
+    body = "]" if "]" in held else ""
+    body += "-" if "-" in held else ""
+    for lo, hi in plain:
+        body += chr(lo) if lo == hi else f"{chr(lo)}-{chr(hi)}"
+    if "^" in held:
+        body += "^"  # last, so it is never read as the negation
+    return "[" + ("^" if negate else "") + body + "]"
