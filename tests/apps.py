@@ -20,6 +20,10 @@ class Received:
     body: bytes
     at: float
 
+    def header(self, name: str) -> str | None:
+        """A header's value, looked up without regard to case, as HTTP does."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
 
 #: A handler decides the answer: (request) -> (status, body).
 Responder = Callable[[Received], tuple[int, bytes]]
@@ -72,9 +76,9 @@ def _handler_for(app: RecordingApp) -> type[http.server.BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve(app: RecordingApp) -> Iterator[RecordingApp]:
-    """Run ``app`` on 127.0.0.1 at an ephemeral port until the block ends."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(app))
+def serve(app: RecordingApp, port: int = 0) -> Iterator[RecordingApp]:
+    """Run ``app`` on 127.0.0.1 (an ephemeral port unless given) until the block ends."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _handler_for(app))
     server.daemon_threads = True
     app.port = server.server_address[1]
     app.url = f"http://127.0.0.1:{app.port}/webhooks/mux"

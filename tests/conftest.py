@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.apps import RecordingApp, serve
+from tests.mux_judge import Judge, start_judge
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -70,3 +71,10 @@ def app() -> Iterator[RecordingApp]:
     """A local webhook receiver answering 200, recording every request."""
     with serve(RecordingApp()) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def sdk() -> Iterator[Judge]:
+    """The official @mux/mux-node SDK, running in one node process for the session."""
+    with start_judge() as judge:
+        yield judge

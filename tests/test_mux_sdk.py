@@ -11,12 +11,8 @@ Facts and vectors: docs/specs ``mux.md`` §1-§2 (npm 15.3.0).
 
 from __future__ import annotations
 
-import base64
 import json
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +21,10 @@ import pytest
 
 from muxhook.errors import SignatureError
 from muxhook.providers import mux
+from tests.mux_judge import INSTALL_HINT, NODE_DIR, SDK_DIR, Judge, missing_prerequisite
 
 HERE = Path(__file__).resolve().parent
-NODE_DIR = HERE / "node"
-SCRIPT = NODE_DIR / "mux_sdk.mjs"
-SDK_DIR = NODE_DIR / "node_modules" / "@mux" / "mux-node"
 FIXTURE_DIR = HERE.parent / "fixtures" / "mux"
-INSTALL_HINT = "run `npm ci --prefix tests/node` (needs node on PATH)"
 
 # Collected once, at import time, so the parametrisation is fixed for the run.
 FIXTURES: list[Path] = sorted(FIXTURE_DIR.glob("*.json"))
@@ -43,8 +36,6 @@ SIGN_AT = 1_700_000_000
 SDK_MISMATCH = "No signatures found matching the expected signature for payload."
 SDK_TOO_OLD = "Webhook timestamp is too old"
 SDK_NO_V1 = "No v1 signatures found"
-
-Result = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -92,100 +83,6 @@ VECTORS: list[Vector] = [
 V1 = VECTORS[0]
 
 
-class Judge:
-    """One long-lived ``node mux_sdk.mjs``; each case is one JSON line out, one back."""
-
-    def __init__(self, proc: subprocess.Popen[str], stderr_path: Path) -> None:
-        self._proc = proc
-        self._stderr_path = stderr_path
-
-    def run(self, cases: list[Mapping[str, Any]]) -> list[Result]:
-        return [self._one(case) for case in cases]
-
-    def verify(self, body: bytes, header: str, secret: str, now: float) -> Result:
-        return self._one(
-            {"op": "verify", "body_b64": _b64(body), "header": header, "secret": secret, "now": now}
-        )
-
-    def sign(self, body: bytes, secret: str, t: str | int) -> str:
-        result = self._one({"op": "sign", "body_b64": _b64(body), "secret": secret, "t": str(t)})
-        header = result["header"]
-        assert isinstance(header, str)
-        return header
-
-    def _one(self, case: Mapping[str, Any]) -> Result:
-        stdin, stdout = self._proc.stdin, self._proc.stdout
-        assert stdin is not None and stdout is not None
-        try:
-            stdin.write(json.dumps(case) + "\n")
-            stdin.flush()
-            line = stdout.readline()
-        except (BrokenPipeError, OSError) as exc:
-            pytest.fail(f"mux_sdk.mjs died ({exc}): {self.stderr()}", pytrace=False)
-        if not line:
-            pytest.fail(
-                f"mux_sdk.mjs exited (code {self._proc.poll()}): {self.stderr()}", pytrace=False
-            )
-        result: Result = json.loads(line)
-        assert "harness_error" not in result, result["harness_error"]
-        return result
-
-    def stderr(self) -> str:
-        return self._stderr_path.read_text(encoding="utf-8", errors="replace").strip()
-
-    def close(self) -> None:
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
-
-
-def _b64(body: bytes) -> str:
-    return base64.b64encode(body).decode("ascii")
-
-
-def _missing_prerequisite() -> str | None:
-    if shutil.which("node") is None:
-        return f"node is not on PATH: install Node >= 18, then {INSTALL_HINT}"
-    if not (SDK_DIR / "package.json").is_file():
-        return f"the Mux Node SDK is not installed at {SDK_DIR}: {INSTALL_HINT}"
-    return None
-
-
-@pytest.fixture(scope="module")
-def sdk() -> Iterator[Judge]:
-    problem = _missing_prerequisite()
-    if problem is not None:
-        pytest.fail(problem, pytrace=False)
-    node = shutil.which("node")
-    assert node is not None
-    with tempfile.TemporaryDirectory(prefix="mux_sdk_") as tmp:
-        stderr_path = Path(tmp) / "stderr.txt"
-        with stderr_path.open("w", encoding="utf-8") as err:
-            proc = subprocess.Popen(
-                [node, str(SCRIPT)],
-                cwd=NODE_DIR,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                encoding="utf-8",
-                bufsize=1,
-            )
-        judge = Judge(proc, stderr_path)
-        try:
-            # A round trip proves the SDK imported (the script exits 2 if not).
-            assert judge.verify(V1.body, V1.header, V1.secret, V1.now)["ok"] is True
-            yield judge
-        finally:
-            judge.close()
-
-
 def _muxhook_reason(body: bytes, header: str, secret: str, now: float) -> str | None:
     """None when muxhook verifies; otherwise the SignatureError's ``reason``."""
     try:
@@ -207,7 +104,7 @@ def _fixture_event(path: Path) -> tuple[bytes, dict[str, Any]]:
 
 def test_node_and_sdk_installed() -> None:
     """Fails, not skips, with the fix when node or the SDK is missing."""
-    problem = _missing_prerequisite()
+    problem = missing_prerequisite()
     assert problem is None, problem
 
 

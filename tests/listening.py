@@ -1,0 +1,114 @@
+"""``muxhook listen`` as a real process, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+READY = re.compile(r"Ready: listening on (http://\S+)")
+
+
+class Listener:
+    """A running listener: its URL, and what it has printed so far."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self.url = ""
+        self.public_url: str | None = None
+        self.code: int | None = None
+        self._threads = [
+            threading.Thread(target=self._drain, args=(process.stdout, self.stdout), daemon=True),
+            threading.Thread(target=self._drain, args=(process.stderr, self.stderr), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @staticmethod
+    def _drain(stream: object, into: list[str]) -> None:
+        assert stream is not None
+        for line in stream:  # type: ignore[attr-defined]
+            into.append(line.rstrip("\n"))
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.stderr):
+                if line.startswith("  public URL: "):
+                    self.public_url = line.removeprefix("  public URL: ").strip()
+                match = READY.search(line)
+                if match:
+                    self.url = match.group(1)
+                    return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.stop()
+        raise AssertionError("listener did not start:\n" + "\n".join(self.stderr))
+
+    def wait_for_stdout(self, count: int, timeout: float = 20.0) -> list[str]:
+        """Block until stdout has ``count`` lines (bounded)."""
+        deadline = time.monotonic() + timeout
+        while len(self.stdout) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.stdout)
+
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            self.code = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.code = self.process.wait()
+        for thread in self._threads:
+            thread.join(5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        return self.code
+
+
+def muxhook_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a muxhook process: no secrets or ngrok config from this machine."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MUX_", "FASTPIX_", "MILLICAST_", "NGROK_", "MUXHOOK_", "PYNGROK_"))
+    }
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), NO_COLOR="1")
+    env.update(XDG_DATA_HOME=str(home / ".local" / "share"))
+    env.update(extra or {})
+    return env
+
+
+@contextmanager
+def listening(
+    *args: str, home: Path, env: Mapping[str, str] | None = None, ready: bool = True
+) -> Iterator[Listener]:
+    """Start ``muxhook listen ARGS`` and stop it with SIGINT when the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "muxhook", "listen", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=muxhook_env(home, env),
+        cwd=home,
+    )
+    listener = Listener(process)
+    try:
+        if ready:
+            listener.wait_ready()
+        yield listener
+    finally:
+        listener.stop()

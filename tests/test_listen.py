@@ -1,0 +1,367 @@
+"""``muxhook listen`` end to end: real listener process, real apps, real HTTP, loopback only."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import pytest
+
+from muxhook import signing
+from tests.apps import RecordingApp, Received, free_port, serve
+from tests.conftest import FIXTURES
+from tests.listening import listening, muxhook_env
+from tests.mux_judge import Judge
+
+SECRET = "listen-test-secret-0001"
+ENV = {"MUX_WEBHOOK_SECRET": SECRET}
+ASSET_READY = (FIXTURES / "mux" / "video.asset.ready.json").read_bytes()
+
+
+def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
+    return signing.sign(body, secret=secret)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(url, content=body, headers=headers, timeout=30)
+
+
+def muxhook(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "muxhook", *args],
+        capture_output=True,
+        text=True,
+        env=muxhook_env(home, ENV),
+        cwd=home,
+        timeout=60,
+        check=False,
+    )
+
+
+def mux_event(object_id: str, n: int, kind: str = "video.asset.updated") -> bytes:
+    document = {
+        "type": kind,
+        "id": f"evt-{object_id}-{n}",
+        "object": {"type": "asset", "id": object_id},
+        "data": {"id": object_id, "sequence": n},
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def test_signed_event_reaches_the_app_byte_for_byte(
+    tmp_path: Path, app: RecordingApp, sdk: Judge
+) -> None:
+    db = tmp_path / "events.db"
+    with listening(
+        "--port", "0", "--no-tunnel", "--db", str(db), "-f", app.url, home=tmp_path, env=ENV
+    ) as listener:
+        headers = signed(ASSET_READY)
+        answer = post(listener.url, ASSET_READY, headers)
+        lines = listener.wait_for_stdout(1)
+    assert answer.status_code == 200 and answer.json() == {"received": True}
+    arrived = app.requests[0]
+    assert arrived.body == ASSET_READY
+    assert arrived.header("Mux-Signature") == headers["Mux-Signature"]
+    assert arrived.path == "/webhooks/mux"
+    verdict = sdk.verify(arrived.body, arrived.header("Mux-Signature") or "", SECRET, time.time())
+    assert verdict["ok"] is True and verdict["type"] == "video.asset.ready"
+    assert "video.asset.ready" in lines[0] and "✓ valid" in lines[0] and "→ 200" in lines[0]
+    assert listener.code == 0
+    assert any(line.startswith("received 1 · valid 1") for line in listener.stderr)
+
+
+def test_invalid_signature_is_recorded_shown_refused_and_not_forwarded(
+    tmp_path: Path, app: RecordingApp
+) -> None:
+    db = tmp_path / "events.db"
+    with listening(
+        "--port", "0", "--no-tunnel", "--db", str(db), "-f", app.url, home=tmp_path, env=ENV
+    ) as listener:
+        answer = post(listener.url, ASSET_READY, signed(ASSET_READY, "another-secret-xyz"))
+        lines = listener.wait_for_stdout(2)
+    assert answer.status_code == 401 and "invalid signature" in answer.text
+    assert app.requests == []
+    assert "✗ invalid" in lines[0] and "not forwarded (401)" in lines[0]
+    assert "does not match" in lines[1]
+    listed = json.loads(muxhook(tmp_path, "log", "list", "--db", str(db), "--json").stdout)
+    assert [row["verdict"] for row in listed] == ["invalid"]
+    assert listed[0]["reason"].startswith("Mux-Signature does not match")
+
+
+def test_app_down_gives_502_then_replay_failed_delivers(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    port = free_port()
+    target = f"http://127.0.0.1:{port}/hooks"
+    with listening(
+        "--port", "0", "--no-tunnel", "--db", str(db), "-f", target, home=tmp_path, env=ENV
+    ) as listener:
+        answer = post(listener.url, ASSET_READY, signed(ASSET_READY))
+        listener.wait_for_stdout(1)
+    assert answer.status_code == 502
+    assert f"is your app running on port {port}?" in answer.text
+    assert any("nothing answers at 127.0.0.1" in line for line in listener.stderr)
+    failed = json.loads(
+        muxhook(tmp_path, "log", "list", "--db", str(db), "--status", "failed", "--json").stdout
+    )
+    assert len(failed) == 1 and failed[0]["attempts"][0]["error"]
+    with serve(RecordingApp(), port=port) as late_app:
+        replay = muxhook(tmp_path, "log", "replay", "--failed", "--db", str(db))
+    assert replay.returncode == 0, replay.stderr
+    assert late_app.requests[0].body == ASSET_READY
+    signing.verify(late_app.requests[0].body, late_app.requests[0].headers, secret=SECRET)
+    still = muxhook(tmp_path, "log", "list", "--db", str(db), "--status", "failed", "--json")
+    assert json.loads(still.stdout) == []
+
+
+def test_order_per_object_holds_under_concurrency(tmp_path: Path) -> None:
+    rng = random.Random(7)
+
+    def jittery(_: Received) -> tuple[int, bytes]:
+        time.sleep(rng.uniform(0, 0.02))
+        return 200, b"{}"
+
+    objects = [f"asset-{n}" for n in range(4)]
+    per_object = 12
+    with (
+        serve(RecordingApp(jittery)) as app,
+        listening(
+            "--port",
+            "0",
+            "--no-tunnel",
+            "--db",
+            str(tmp_path / "e.db"),
+            "-f",
+            app.url,
+            "--ack",
+            "immediate",
+            "--concurrency",
+            "8",
+            home=tmp_path,
+            env=ENV,
+        ) as listener,
+    ):
+
+        def send(object_id: str) -> None:
+            with httpx.Client(timeout=30) as client:
+                for n in range(per_object):
+                    body = mux_event(object_id, n)
+                    client.post(listener.url, content=body, headers=signed(body))
+
+        senders = [threading.Thread(target=send, args=(o,)) for o in objects]
+        for thread in senders:
+            thread.start()
+        for thread in senders:
+            thread.join(60)
+        listener.wait_for_stdout(len(objects) * per_object)
+    seen: dict[str, list[int]] = defaultdict(list)
+    for request in app.requests:
+        data = json.loads(request.body)["data"]
+        seen[data["id"]].append(data["sequence"])
+    assert {key: values for key, values in seen.items()} == {
+        o: list(range(per_object)) for o in objects
+    }
+
+
+def test_a_slow_app_does_not_hold_back_other_objects(tmp_path: Path) -> None:
+    def slow_for_one(request: Received) -> tuple[int, bytes]:
+        if b'"slow-asset"' in request.body:
+            time.sleep(2)
+        return 200, b"{}"
+
+    finished: dict[str, float] = {}
+    with (
+        serve(RecordingApp(slow_for_one)) as app,
+        listening(
+            "--port",
+            "0",
+            "--no-tunnel",
+            "--db",
+            str(tmp_path / "e.db"),
+            "-f",
+            app.url,
+            home=tmp_path,
+            env=ENV,
+        ) as listener,
+    ):
+
+        def send(object_id: str) -> None:
+            body = mux_event(object_id, 0)
+            post(listener.url, body, signed(body))
+            finished[object_id] = time.monotonic()
+
+        slow = threading.Thread(target=send, args=("slow-asset",))
+        slow.start()
+        time.sleep(0.2)  # the slow one is in the app when the others arrive
+        fast = [threading.Thread(target=send, args=(f"fast-{n}",)) for n in range(5)]
+        for thread in fast:
+            thread.start()
+        for thread in [slow, *fast]:
+            thread.join(30)
+    assert all(finished[f"fast-{n}"] < finished["slow-asset"] for n in range(5))
+
+
+def test_listen_with_no_flags_says_what_is_missing(tmp_path: Path) -> None:
+    with listening("--port", "0", home=tmp_path) as listener:
+        pass
+    said = "\n".join(listener.stderr)
+    assert "warning: no signing secret: events are recorded and forwarded unverified" in said
+    assert "not forwarding (no --forward-to)" in said
+    assert "local only: ngrok has no authtoken configured" in said
+    assert "Ready: listening on http://127.0.0.1:" in said
+    assert listener.code == 0
+
+
+def test_json_lines_have_the_documented_schema(tmp_path: Path, app: RecordingApp) -> None:
+    with listening(
+        "--port",
+        "0",
+        "--no-tunnel",
+        "--db",
+        str(tmp_path / "e.db"),
+        "-f",
+        app.url,
+        "--json",
+        home=tmp_path,
+        env=ENV,
+    ) as listener:
+        post(listener.url, ASSET_READY, signed(ASSET_READY))
+        lines = listener.wait_for_stdout(1)
+    document = json.loads(lines[0])
+    assert set(document) == {
+        "schema",
+        "id",
+        "received_at",
+        "provider",
+        "type",
+        "event_id",
+        "object_id",
+        "verdict",
+        "reason",
+        "duplicate",
+        "forwards",
+    }
+    assert (document["schema"], document["type"], document["verdict"]) == (
+        1,
+        "video.asset.ready",
+        "valid",
+    )
+    assert document["forwards"][0]["status"] == 200
+    assert any(line.startswith("Ready:") for line in listener.stderr)
+
+
+def test_events_filter_and_routes(tmp_path: Path) -> None:
+    with (
+        serve(RecordingApp()) as assets,
+        serve(RecordingApp()) as uploads,
+        listening(
+            "--port",
+            "0",
+            "--no-tunnel",
+            "--db",
+            str(tmp_path / "e.db"),
+            "-f",
+            f"video.asset.*={assets.url}",
+            "-f",
+            f"video.upload.*={uploads.url}",
+            "--events",
+            "video.asset.*,video.upload.*",
+            home=tmp_path,
+            env=ENV,
+        ) as listener,
+    ):
+        for name in ("video.asset.ready", "video.upload.created", "video.live_stream.active"):
+            body = (FIXTURES / "mux" / f"{name}.json").read_bytes()
+            assert post(listener.url, body, signed(body)).status_code == 200
+        lines = listener.wait_for_stdout(2)
+    assert [json.loads(r.body)["type"] for r in assets.requests] == ["video.asset.ready"]
+    assert [json.loads(r.body)["type"] for r in uploads.requests] == ["video.upload.created"]
+    assert len(lines) == 2 and not any("live_stream" in line for line in lines)
+
+
+def test_ack_immediate_retries_until_the_app_recovers(tmp_path: Path) -> None:
+    answers = iter([500, 500])
+
+    def flaky(_: Received) -> tuple[int, bytes]:
+        return next(answers, 200), b"{}"
+
+    with (
+        serve(RecordingApp(flaky)) as app,
+        listening(
+            "--port",
+            "0",
+            "--no-tunnel",
+            "--db",
+            str(tmp_path / "e.db"),
+            "-f",
+            app.url,
+            "--ack",
+            "immediate",
+            home=tmp_path,
+            env=ENV,
+        ) as listener,
+    ):
+        answer = post(listener.url, ASSET_READY, signed(ASSET_READY))
+        lines = listener.wait_for_stdout(1, timeout=30)
+    assert answer.status_code == 200
+    assert len(app.requests) == 3
+    assert (
+        "→ 500" in lines[0]
+        and lines[0].endswith(tuple(f"→ 200 {x}" for x in ""))
+        or "→ 200" in lines[0]
+    )
+    assert sum("(retrying)" in line for line in listener.stderr) == 2
+
+
+def test_bad_requests_get_the_right_status_and_are_recorded(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    with listening(
+        "--port", "0", "--no-tunnel", "--db", str(db), "--max-body", "1k", home=tmp_path, env=ENV
+    ) as listener:
+        base = listener.url.rsplit("/webhooks", 1)[0]
+        assert httpx.get(base + "/").status_code == 200
+        assert httpx.get(base + "/nope").status_code == 404
+        assert httpx.put(listener.url, content=b"{}").status_code == 405
+        assert post(listener.url, b"x" * 2048, {}).status_code == 413
+        assert post(listener.url, b"not json", {}).status_code == 401  # a secret is set
+        assert httpx.get(base + "/").status_code == 200  # still serving
+    rows = json.loads(muxhook(tmp_path, "log", "list", "--db", str(db), "--json").stdout)
+    assert sorted(row["verdict"] for row in rows) == ["invalid", "rejected", "rejected"]
+
+
+def test_save_writes_replayable_fixtures(tmp_path: Path) -> None:
+    saved = tmp_path / "saved"
+    with listening(
+        "--port",
+        "0",
+        "--no-tunnel",
+        "--db",
+        str(tmp_path / "e.db"),
+        "--save",
+        str(saved),
+        home=tmp_path,
+        env=ENV,
+    ) as listener:
+        post(listener.url, ASSET_READY, signed(ASSET_READY))
+        listener.wait_for_stdout(1)
+    files = list((saved / "mux").glob("*.json"))
+    assert len(files) == 1 and files[0].read_bytes() == ASSET_READY
+    assert files[0].name.endswith("-000001-video.asset.ready.json")
+    assert files[0].stat().st_mode & 0o777 == 0o600
+    signed_again = muxhook(tmp_path, "sign", str(files[0]), "--format", "json")
+    assert json.loads(signed_again.stdout)["event_type"] == "video.asset.ready"
+
+
+def test_a_busy_port_is_one_line_and_exit_4(tmp_path: Path, app: RecordingApp) -> None:
+    result = muxhook(tmp_path, "listen", "--no-tunnel", "--port", str(app.port))
+    assert result.returncode == 4
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: port {app.port} on 127.0.0.1 is in use (another muxhook listen?); pass --port"
+    )
+    assert "Traceback" not in result.stderr
