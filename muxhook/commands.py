@@ -533,6 +533,7 @@ async def _serve(
             settings, log, fwd if routes else None, view, concurrency=concurrency
         )
         app = listener.WebhookApp(flow, max_body=limit)
+        view.batch_flushes()
 
         async def watch_tunnel() -> None:
             while chosen is not None:

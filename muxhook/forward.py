@@ -1,8 +1,7 @@
 """Forwarding to the developer's app: the exact bytes, in order per object, bounded.
 
-aiohttp's client is used on this hot path: on this kind of machine it forwards 3-8
-times faster than httpx's default async transport (specs/performance.md, and
-``benchmarks/listen.py``). httpx stays the client of the one-shot paths.
+The hot path uses muxhook's own keep-alive HTTP/1.1 client (``muxhook.httpclient``),
+chosen by measurement; httpx stays the client of the one-shot paths.
 """
 
 from __future__ import annotations
@@ -11,17 +10,14 @@ import asyncio
 import contextlib
 import fnmatch
 import time
-import typing
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from muxhook.delivery import BODY_KEEP, unreachable_hint
 from muxhook.errors import UsageError
+from muxhook.httpclient import ConnectionFailed, Http1Pool
 from muxhook.store import Attempt
-
-if typing.TYPE_CHECKING:
-    import aiohttp
 
 __all__ = [
     "HOP_BY_HOP",
@@ -84,8 +80,8 @@ def parse_route(text: str) -> Route:
 def parse_header_option(text: str) -> tuple[str, str]:
     """``-H 'Name: value'`` → ``("Name", "value")``."""
     name, sep, value = text.partition(":")
-    if not sep or not name.strip() or " " in name.strip():
-        raise UsageError(f"-H {text!r}: write 'Name: value'")
+    if not sep or not name.strip() or " " in name.strip() or "\r" in text or "\n" in text:
+        raise UsageError(f"-H {text!r}: write 'Name: value' on one line")
     return name.strip(), value.strip()
 
 
@@ -140,61 +136,39 @@ class OrderedGate:
 
 
 class Forwarder:
-    """POSTs bodies to the app over one pooled aiohttp session."""
+    """POSTs bodies to the app over pooled keep-alive connections (``muxhook.httpclient``)."""
 
     def __init__(self, *, timeout: float, concurrency: int, insecure: bool = False) -> None:
         self.timeout = timeout
         self.concurrency = concurrency
         self.insecure = insecure
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: Http1Pool | None = None
 
     async def __aenter__(self) -> Forwarder:
-        import aiohttp
-
-        connector = aiohttp.TCPConnector(
-            limit=self.concurrency * 2, ssl=False if self.insecure else True
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            # The app sees what the platform sent: no client-chosen headers are added.
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            auto_decompress=False,
+        self._pool = Http1Pool(
+            keep=BODY_KEEP, insecure=self.insecure, per_origin=self.concurrency * 2
         )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     async def post(self, url: str, body: bytes, headers: list[tuple[str, str]]) -> Attempt:
         """One attempt; the outcome is returned, never raised."""
-        import aiohttp
-
-        assert self._session is not None, "use the Forwarder as an async context manager"
+        assert self._pool is not None, "use the Forwarder as an async context manager"
         started_wall = time.time()
         started = time.perf_counter()
         try:
-            async with self._session.post(
-                url,
-                data=body,
-                headers=_multidict(headers),
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-            ) as response:
-                kept = await response.content.read(BODY_KEEP)
-                latency = (time.perf_counter() - started) * 1000
-                return Attempt(started_wall, url, response.status, latency, kept, None)
+            answer = await asyncio.wait_for(self._pool.post(url, body, headers), self.timeout)
         except (asyncio.TimeoutError, TimeoutError):
             latency = (time.perf_counter() - started) * 1000
-            error = f"timed out after {self.timeout:g} s"
-            return Attempt(started_wall, url, None, latency, b"", error)
-        except (aiohttp.ClientError, OSError) as failure:
+            return Attempt(
+                started_wall, url, None, latency, b"", f"timed out after {self.timeout:g} s"
+            )
+        except ConnectionFailed as failure:
             latency = (time.perf_counter() - started) * 1000
             return Attempt(started_wall, url, None, latency, b"", unreachable_hint(url, failure))
-
-
-def _multidict(headers: list[tuple[str, str]]) -> Mapping[str, str]:
-    from multidict import CIMultiDict
-
-    return CIMultiDict(headers)
+        latency = (time.perf_counter() - started) * 1000
+        return Attempt(started_wall, url, answer.status, latency, answer.body, None)

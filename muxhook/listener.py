@@ -63,7 +63,7 @@ class WebhookApp:
             problem = 405, f"method {method} not allowed: webhooks are POSTed"
         if problem is not None:
             status, reason = problem
-            self.pipeline.reject(incoming, status, reason)
+            await self.pipeline.reject(incoming, status, reason)
             if status != 499:
                 await _respond(send, status, (reason + "\n").encode())
             return
@@ -150,6 +150,7 @@ async def run_server(
         log_level="warning",
         access_log=False,
         server_header=False,
+        proxy_headers=False,  # no proxy in front: the client address is the peer's
         timeout_graceful_shutdown=int(grace) + 1,
         timeout_keep_alive=30,
     )

@@ -1,9 +1,11 @@
 """The one data flow of ``listen``: request in → record → verify → show → forward.
 
 ``Pipeline.handle`` takes a request as received and returns the answer for the
-platform. The request is in the event log, committed, before anything else happens
-to it, so nothing received is lost whatever fails later. ``replay`` reuses the tail
-(sign → forward → show) through ``deliver``.
+platform. The request is in the event log, committed, before it is shown,
+forwarded or answered, so nothing received is lost whatever fails later. The
+verdict is pure computation on the bytes in hand, so it is worked out while the
+row waits for its commit and written in the same row: one write instead of two.
+``replay`` reuses the tail (sign → forward → show) through ``deliver``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from muxhook import fixtures, providers, signing
-from muxhook.errors import SignatureError
+from muxhook.errors import MuxhookError, SignatureError
 from muxhook.forward import Forwarder, OrderedGate, Route, forwardable_headers
-from muxhook.store import Attempt, EventLog, Incoming
+from muxhook.store import Attempt, EventLog, GroupCommit, Incoming
 
 __all__ = ["Answer", "Delivered", "ListenSettings", "Pipeline", "Received", "Stats"]
 
@@ -99,6 +101,7 @@ class Reporter(typing.Protocol):
     def delivered(self, event: Delivered) -> None: ...
     def slow(self, event: Delivered, limit: float, provider: str) -> None: ...
     def rejected(self, incoming: Incoming, status: int, reason: str) -> None: ...
+    def unrecorded(self, incoming: Incoming, reason: str) -> None: ...
 
 
 class Pipeline:
@@ -121,14 +124,36 @@ class Pipeline:
         self.clock = clock
         self.gate = OrderedGate(concurrency)
         self.stats = Stats()
+        self.writes = GroupCommit(log)
         self._background: set[asyncio.Task[None]] = set()
 
     # -- the flow --------------------------------------------------------------
 
     async def handle(self, incoming: Incoming) -> Answer:
         """Record, verify, show and forward one request; return the answer for the platform."""
-        row = self.log.record(incoming)  # 1. durable before anything else
-        received = self._verify(row, incoming)  # 2.
+        headers = dict(incoming.headers)
+        name = self.settings.provider or providers.detect(headers)
+        described = _describe(name, incoming, headers)
+        verdict, reason = self._check(incoming.body, headers, name)
+        try:
+            row, duplicate = await self.writes.record(  # 1. durable before anything else
+                incoming,
+                provider=name,
+                event_type=described.event_type,
+                event_key=described.event_id,
+                object_id=described.object_id,
+                verdict=verdict,  # 2.
+                reason=reason,
+            )
+        except MuxhookError as error:
+            # Not stored, so not accepted: the platform keeps it and tries again later.
+            self.reporter.unrecorded(incoming, str(error))
+            return Answer(503, f"muxhook could not record this request: {error}\n".encode())
+        shown = not self.settings.shown_events or any(
+            fnmatch.fnmatchcase(described.event_type or "", glob)
+            for glob in self.settings.shown_events
+        )
+        received = Received(row, incoming, name, described, verdict, reason, duplicate, shown)
         self._count(received)
         self._save(received)
         refused = received.verdict == "invalid" and not self.settings.forward_invalid
@@ -148,10 +173,14 @@ class Pipeline:
         attempts = await self.deliver(received, routes)  # 4.
         return _answer_from(attempts)
 
-    def reject(self, incoming: Incoming, status: int, reason: str) -> None:
+    async def reject(self, incoming: Incoming, status: int, reason: str) -> None:
         """Record a request that is refused before the flow (over the limit, wrong method)."""
-        row = self.log.record(incoming)
-        self.log.set_verdict(
+        try:
+            row, _ = await self.writes.record(incoming)
+        except MuxhookError as error:
+            self.reporter.unrecorded(incoming, str(error))
+            return
+        self.writes.set_verdict(
             row,
             provider=None,
             event_type=None,
@@ -178,29 +207,30 @@ class Pipeline:
         return list(attempts)
 
     async def drain(self, timeout: float) -> int:
-        """Wait up to ``timeout`` s for background deliveries; return how many were cut off."""
+        """Wait up to ``timeout`` s for background deliveries, then commit every queued write.
+
+        Returns how many deliveries were cut off (their attempts so far are in the log).
+        """
         pending = set(self._background)
-        if not pending:
-            return 0
-        _, still = await asyncio.wait(pending, timeout=timeout)
-        for task in still:
-            task.cancel()
+        still: set[asyncio.Task[None]] = set()
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=timeout)
+            for task in still:
+                task.cancel()
+        self.writes.close()  # commits every queued write
         return len(still)
 
     # -- steps -----------------------------------------------------------------
 
-    def _verify(self, row: int, incoming: Incoming) -> Received:
-        headers = dict(incoming.headers)
-        name = self.settings.provider or providers.detect(headers)
-        described = (
-            providers.get(name).describe(incoming.body, headers) if name else _guess(incoming)
-        )
+    def _check(
+        self, body: bytes, headers: Mapping[str, str], name: str | None
+    ) -> tuple[str, str | None]:
+        """The verdict on a request's signature, and why it failed."""
         secret = self.settings.secrets.get(name) if name else None
-        verdict, reason = "unverified", None
         if secret:
             try:
                 signing.verify(
-                    incoming.body,
+                    body,
                     headers,
                     secret=secret,
                     provider=name,
@@ -208,31 +238,13 @@ class Pipeline:
                     tolerance=self.settings.tolerance,
                     max_future=self.settings.max_future,
                 )
-                verdict = "valid"
             except SignatureError as error:
-                verdict, reason = "invalid", str(error)
-        elif name is None and self.settings.secrets:
-            verdict = "invalid"
+                return "invalid", str(error)
+            return "valid", None
+        if name is None and self.settings.secrets:
             expected = ", ".join(providers.get(n).HEADER for n in providers.NAMES)
-            reason = f"no signature header (looked for {expected})"
-        duplicate = bool(
-            name and described.event_id and self.log.seen(name, described.event_id, before=row)
-        )
-        self.log.set_verdict(
-            row,
-            provider=name,
-            event_type=described.event_type,
-            event_key=described.event_id,
-            object_id=described.object_id,
-            verdict=verdict,
-            reason=reason,
-            duplicate=duplicate,
-        )
-        shown = not self.settings.shown_events or any(
-            fnmatch.fnmatchcase(described.event_type or "", glob)
-            for glob in self.settings.shown_events
-        )
-        return Received(row, incoming, name, described, verdict, reason, duplicate, shown)
+            return "invalid", f"no signature header (looked for {expected})"
+        return "unverified", None
 
     def _outgoing_headers(self, received: Received) -> list[tuple[str, str]]:
         extra = list(self.settings.extra_headers)
@@ -263,7 +275,7 @@ class Pipeline:
                 await asyncio.sleep(self.settings.retry_base * 2 ** (number - 1))
 
     def _finish(self, received: Received, attempt: Attempt, *, number: int, final: bool) -> None:
-        self.log.add_attempt(received.row, attempt)
+        self.writes.add_attempt(received.row, attempt)
         ok = attempt.status is not None and 200 <= attempt.status < 300
         if ok:
             self.stats.forwarded += 1
@@ -300,10 +312,12 @@ class Pipeline:
         )
 
 
-def _guess(incoming: Incoming) -> providers.Described:
-    """Describe a body that carries no signature header, by its shape."""
-    name = providers.guess(incoming.body)
-    return typing.cast(providers.Described, providers.get(name).describe(incoming.body, {}))
+def _describe(
+    name: str | None, incoming: Incoming, headers: Mapping[str, str]
+) -> providers.Described:
+    """What a body says about itself; without a signature header, judged by its shape."""
+    module = providers.get(name or providers.guess(incoming.body))
+    return typing.cast(providers.Described, module.describe(incoming.body, headers))
 
 
 def _order_key(received: Received) -> str | None:

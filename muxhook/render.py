@@ -68,7 +68,12 @@ class Output:
     def result(self, text: str = "") -> None:
         """Write a line of the command's result to stdout."""
         self.stdout.write(text + "\n")
-        self.stdout.flush()
+        if self.flush_now:
+            self.stdout.flush()
+
+    #: False while a server batches its flushes: one write(2) per turn of its event loop,
+    #: not one per line (see ListenView). Lines still leave within the same turn.
+    flush_now = True
 
     def say(self, text: str) -> None:
         """Write a line for the person to stderr."""
@@ -304,6 +309,7 @@ class ListenView:
 
     def __init__(self, out: Output, *, json_lines: bool = False, verbose: bool = False) -> None:
         self.out = out
+        self._flush_pending = False
         self.json_lines = json_lines
         self.verbose = verbose
         self._attempts: dict[int, list[dict[str, object]]] = {}
@@ -318,6 +324,7 @@ class ListenView:
             self._attempts[event.row] = []
             return
         self._emit(event, None)
+        self._flush_soon()
 
     def delivered(self, event: Delivered) -> None:
         """Show a forward's outcome: retries as they happen, the final one on the event line."""
@@ -332,6 +339,7 @@ class ListenView:
         attempts.append(record)
         if event.final:
             self._emit(event.received, self._attempts.pop(event.received.row, attempts))
+            self._flush_soon()
         elif not self.json_lines:
             self.out.say(
                 self.out.paint("  ↻", "yellow", self.out.stderr)
@@ -370,10 +378,19 @@ class ListenView:
                     "forwards": [],
                 }
             )
+            self._flush_soon()
             return
         mark = self.out.paint(f"✗ {status}", "red")
         self.out.result(
             f"{_clock(incoming.received_at)}  {incoming.method} {incoming.path}  {mark}  {reason}"
+        )
+        self._flush_soon()
+
+    def unrecorded(self, incoming: Incoming, reason: str) -> None:
+        """A request that could not be stored, and was answered 503 so it is sent again."""
+        self.out.error(
+            f"could not record {incoming.method} {incoming.path} ({reason}); answered 503, "
+            "so the platform will send it again"
         )
 
     # -- lines -----------------------------------------------------------------
@@ -448,8 +465,26 @@ class ListenView:
     def _json(self, document: dict[str, object]) -> None:
         self.out.result(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
 
+    def batch_flushes(self) -> None:
+        """From now on, flush stdout once per turn of the running event loop."""
+        self.out.flush_now = False
+
+    def _flush_soon(self) -> None:
+        if self.out.flush_now or self._flush_pending:
+            return
+        import asyncio
+
+        self._flush_pending = True
+        asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        self.out.stdout.flush()
+
     def summary(self, stats: Stats) -> None:
         """The closing line, on stderr."""
+        self.out.flush_now = True
+        self.out.stdout.flush()
         self.out.say(
             f"received {stats.received} · valid {stats.valid} · invalid {stats.invalid} · "
             f"unverified {stats.unverified} · forwarded {stats.forwarded} · "

@@ -16,8 +16,13 @@ Schema (``PRAGMA user_version`` is its version; ``_MIGRATIONS`` moves a file up)
 - ``events``: one row per HTTP request as received (headers as JSON text, body
   as a BLOB, byte for byte), plus the verdict columns and ``delivered``, the
   outcome of the latest forwarding attempt (NULL none, 1 was 2xx, 0 failed), kept
-  up to date by ``add_attempt`` so status filters need no join.
+  up to date by a trigger on ``attempts`` so status filters need no join.
 - ``attempts``: one row per forwarding attempt, in order.
+
+Speed: the listener calls ``record``, ``set_verdict`` and ``add_attempt`` on its hot
+path, so each is one statement and one commit on a long-lived connection, with
+statements prepared once (sqlite3's cache) and no per-call PRAGMAs; indexes are
+only the ones a query needs. ``benchmarks/store_write.py`` measures it.
 
 Every failure of the machine (an unwritable folder, a read-only file, a file that
 is not a muxhook log, a full disk, a lock held too long) raises one
@@ -26,16 +31,20 @@ is not a muxhook log, a full disk, a lock held too long) raises one
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import fnmatch
 import json
 import os
+import queue
 import re
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
@@ -49,6 +58,7 @@ __all__ = [
     "VERDICTS",
     "Attempt",
     "EventLog",
+    "GroupCommit",
     "Incoming",
     "StoredEvent",
     "default_db_path",
@@ -160,7 +170,7 @@ class StoredEvent(NamedTuple):
 
 _V1 = """
 CREATE TABLE events (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, even after deletes
+    id          INTEGER PRIMARY KEY,
     received_at REAL    NOT NULL,
     method      TEXT    NOT NULL,
     path        TEXT    NOT NULL,
@@ -177,7 +187,6 @@ CREATE TABLE events (
     delivered   INTEGER                             -- latest attempt: NULL none, 1 ok, 0 failed
 );
 CREATE INDEX events_by_key ON events (provider, event_key, id) WHERE event_key IS NOT NULL;
-CREATE INDEX events_by_time ON events (received_at);
 CREATE INDEX events_failed ON events (id) WHERE delivered = 0;
 CREATE TABLE attempts (
     id             INTEGER PRIMARY KEY,
@@ -190,15 +199,21 @@ CREATE TABLE attempts (
     error          TEXT
 );
 CREATE INDEX attempts_by_event ON attempts (event_id, id);
+CREATE TRIGGER attempts_set_delivered AFTER INSERT ON attempts BEGIN
+    UPDATE events SET delivered = (
+        NEW.error IS NULL AND coalesce(NEW.status BETWEEN 200 AND 299, 0)
+    ) WHERE id = NEW.event_id;
+END;
 """
 
 #: _MIGRATIONS[n] takes a file from user_version n to n + 1.
 _MIGRATIONS: tuple[str, ...] = (_V1,)
-_OUR_TABLES = {"events", "attempts", "sqlite_sequence"}
+_OURS = {"events", "attempts"}
 
 _INSERT = (
-    "INSERT INTO events (received_at, method, path, headers, body, remote)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (received_at, method, path, headers, body, remote, provider,"
+    " event_type, event_key, object_id, verdict, reason, duplicate)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _VERDICT = (
     "UPDATE events SET provider = ?, event_type = ?, event_key = ?, object_id = ?,"
@@ -209,7 +224,6 @@ _ATTEMPT = (
     " (event_id, attempted_at, target, status, latency_ms, response_start, error)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-_DELIVERED = "UPDATE events SET delivered = ? WHERE id = ?"
 _SEEN = "SELECT 1 FROM events WHERE provider = ? AND event_key = ? AND id < ? LIMIT 1"
 _COLUMNS = (
     "SELECT id, received_at, method, path, headers, body, remote, provider, event_type,"
@@ -250,31 +264,48 @@ class EventLog:
 
     def __init__(self, path: Path | str, *, timeout: float = 5.0) -> None:
         self.path = Path(path).expanduser()
-        self._timeout = timeout
-        # One lock for reads and writes: sqlite3 connections are not safe for
-        # interleaved use, and every call here is short.
-        self._lock = threading.Lock()
+        self._guard = _Guard(self.path, timeout)
         self._conn = _open(self.path, timeout)
 
     # -- writes (the listener's hot path) --------------------------------------
 
-    def record(self, incoming: Incoming) -> int:
-        """Store a request and commit it; returns its id. Call before answering."""
-        headers = json.dumps(incoming.headers, separators=(",", ":"))  # ASCII-only
+    def record(
+        self,
+        incoming: Incoming,
+        *,
+        provider: str | None = None,
+        event_type: str | None = None,
+        event_key: str | None = None,
+        object_id: str | None = None,
+        verdict: str | None = None,
+        reason: str | None = None,
+        duplicate: bool = False,
+    ) -> int:
+        """Store a request and commit it; returns its id. Call before answering.
+
+        What the body says about itself (provider, type, event id, object id) and
+        its verdict may be stored with it in the same row, so that ``seen`` finds it
+        from the start and one write does the work of two.
+        """
+        if verdict is not None and verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
         row = (
             incoming.received_at,
             incoming.method,
             incoming.path,
-            headers,
+            _encode_headers(incoming.headers),
             bytes(incoming.body),
             incoming.remote,
+            provider,
+            event_type,
+            event_key,
+            object_id,
+            verdict,
+            reason,
+            int(duplicate),
         )
-        with self._using():
-            try:
-                cursor = self._conn.execute(_INSERT, row)
-            except UnicodeEncodeError:  # a lone surrogate from a lax decoder
-                cursor = self._conn.execute(_INSERT, tuple(_text(v) for v in row))
-            rowid = cursor.lastrowid
+        with self._guard:
+            rowid = self._run(_INSERT, row).lastrowid
         assert rowid is not None  # an INSERT always sets it
         return rowid
 
@@ -302,14 +333,9 @@ class EventLog:
         """
         if verdict is not None and verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
-        values = (provider, event_type, event_key, object_id, verdict, reason)
-        with self._using():
-            try:
-                cursor = self._conn.execute(_VERDICT, (*values, int(duplicate), event_id))
-            except UnicodeEncodeError:
-                clean = tuple(_text(v) for v in values)
-                cursor = self._conn.execute(_VERDICT, (*clean, int(duplicate), event_id))
-            if cursor.rowcount == 0:
+        row = (provider, event_type, event_key, object_id, verdict, reason, int(duplicate))
+        with self._guard:
+            if self._run(_VERDICT, (*row, event_id)).rowcount == 0:
                 raise self._no_such(event_id)
 
     def add_attempt(self, event_id: int, attempt: Attempt) -> None:
@@ -327,35 +353,23 @@ class EventLog:
             bytes(attempt.response_start[:RESPONSE_KEEP]),
             attempt.error,
         )
-        with self._using():
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
+        with self._guard:
             try:
-                try:
-                    conn.execute(_ATTEMPT, row)
-                except UnicodeEncodeError:  # a lone surrogate in an error message
-                    conn.execute(_ATTEMPT, tuple(_text(v) for v in row))
-                conn.execute(_DELIVERED, (int(attempt.ok), event_id))
-                conn.execute("COMMIT")
+                self._run(_ATTEMPT, row)  # its trigger updates events.delivered
             except sqlite3.IntegrityError:  # the foreign key: no such event
-                conn.execute("ROLLBACK")
                 raise self._no_such(event_id) from None
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
 
     # -- reads ----------------------------------------------------------------
 
     def seen(self, provider: str, event_key: str, *, before: int) -> bool:
         """Whether an earlier event (id < ``before``) had this provider and event id."""
-        with self._using():
-            found = self._conn.execute(_SEEN, (provider, event_key, before)).fetchone()
+        with self._guard:
+            found = self._run(_SEEN, (provider, event_key, before)).fetchone()
         return found is not None
 
     def get(self, event_id: int) -> StoredEvent | None:
         """One event with its attempts, or None when no event has that id."""
-        with self._using():
+        with self._guard:
             rows = self._conn.execute(_COLUMNS + " WHERE id = ?", (event_id,)).fetchall()
             return self._build(rows)[0] if rows else None
 
@@ -429,7 +443,7 @@ class EventLog:
 
     def close(self) -> None:
         """Close the connection; calling it again does nothing."""
-        with self._lock:
+        with self._guard:
             self._conn.close()
 
     def __enter__(self) -> EventLog:
@@ -449,17 +463,26 @@ class EventLog:
     # -- internals ------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _using(self) -> Iterator[None]:
-        """Hold the lock, and turn what SQLite says about the machine into one line."""
-        with self._lock:
+    def transaction(self) -> Iterator[None]:
+        """Group the writes inside into one commit: one WAL append instead of one each.
+
+        A failure rolls every write of the group back and is raised, as one line.
+        """
+        with self._guard:
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
-            except sqlite3.OperationalError as exc:
-                raise _problem(self.path, exc, self._timeout) from None
-            except sqlite3.DatabaseError as exc:
-                if isinstance(exc, sqlite3.IntegrityError):
-                    raise
-                raise _problem(self.path, exc, self._timeout) from None
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _run(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
+        """Execute one statement (caller holds the guard)."""
+        try:
+            return self._conn.execute(sql, params)
+        except UnicodeEncodeError:  # a lone surrogate from a lax decoder: store U+FFFD
+            return self._conn.execute(sql, [_text(value) for value in params])
 
     def _no_such(self, event_id: int) -> UsageError:
         return UsageError(f"no event {event_id} in the event log at {self.path}")
@@ -474,11 +497,11 @@ class EventLog:
         if limit is not None:
             sql += " LIMIT ?"
             params = [*params, limit]
-        with self._using():
-            return self._build(self._conn.execute(sql, params).fetchall())
+        with self._guard:
+            return self._build(self._run(sql, params).fetchall())
 
     def _build(self, rows: _Rows) -> _Events:
-        """StoredEvents from event rows, with their attempts (caller holds the lock)."""
+        """StoredEvents from event rows, with their attempts (caller holds the guard)."""
         attempts: dict[int, _Attempts] = {row[0]: [] for row in rows}
         keys = list(attempts)
         for start in range(0, len(keys), _CHUNK):
@@ -506,6 +529,44 @@ class EventLog:
             )
             for row in rows
         ]
+
+
+class _Guard:
+    """The EventLog's lock, which also turns SQLite's failures into one line.
+
+    One lock for reads and writes: a connection is not safe for interleaved use,
+    and every call is short. A class rather than ``contextlib.contextmanager``
+    because it is entered on every hot-path call.
+    """
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        # Re-entrant, so that the writes inside ``EventLog.transaction`` take it again.
+        self._lock = threading.RLock()
+        self._path = path
+        self._timeout = timeout
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+        # The machine's failures only: OperationalError (locked, full, read-only, I/O)
+        # and plain DatabaseError (not a database, malformed). Integrity and
+        # programming errors are the caller's, and keep their type.
+        if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+            raise _problem(self._path, exc, self._timeout) from None
+
+
+_HEADERS = json.JSONEncoder(separators=(",", ":"))  # ensure_ascii: any str, even surrogates
+
+
+def _encode_headers(headers: Sequence[tuple[str, str]]) -> str:
+    return _HEADERS.encode(headers)
 
 
 # -- opening --------------------------------------------------------------------
@@ -536,7 +597,7 @@ def _open(path: Path, timeout: float) -> sqlite3.Connection:
         conn = sqlite3.connect(
             path,
             timeout=timeout,
-            isolation_level=None,  # autocommit; multi-statement writes BEGIN explicitly
+            isolation_level=None,  # autocommit: each write is its own transaction
             check_same_thread=False,  # shared by the listener's threads, under a lock
             cached_statements=128,
         )
@@ -545,8 +606,7 @@ def _open(path: Path, timeout: float) -> sqlite3.Connection:
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn, timeout)
         conn.execute("PRAGMA synchronous = NORMAL")
         _migrate(conn, path)
     except sqlite3.Error as exc:
@@ -556,6 +616,24 @@ def _open(path: Path, timeout: float) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL mode (it stays so), waiting out other openers.
+
+    Changing the journal mode returns "database is locked" at once, without the
+    busy timeout, while another process holds the file; two listeners starting
+    on a fresh file race here, so retry until ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            return  # a file system without WAL support keeps its mode; still usable
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.002)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
@@ -571,22 +649,33 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
                 f"this one knows v{SCHEMA_VERSION}); upgrade muxhook or pass --db PATH"
             )
         if version == 0:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            if tables - _OUR_TABLES:
+            tables = {row[0] for row in conn.execute("SELECT tbl_name FROM sqlite_master")}
+            if tables - _OURS:
                 raise EnvironmentProblem(
                     f"{path} is an SQLite database but not a muxhook event log; "
                     "pass --db PATH to use another file"
                 )
         for script in _MIGRATIONS[version:]:
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(script):
+                conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script, trigger bodies kept whole."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement: {pending.strip()!r}")
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
@@ -612,6 +701,13 @@ def _problem(path: Path, exc: sqlite3.Error, timeout: float = 5.0) -> Environmen
         text = (
             f"cannot write the event log at {path}: the disk is full; "
             "free some space or pass --db PATH"
+        )
+    elif ("readonly" in lowered or "read-only" in lowered) and (
+        path.parent.is_dir() and not os.access(path.parent, os.W_OK)
+    ):
+        text = (
+            f"cannot write the event log at {path}: its folder is read-only and SQLite "
+            "keeps a -wal file beside it; pass --db PATH or fix the permissions"
         )
     elif "readonly" in lowered or "read-only" in lowered:
         text = (
@@ -761,3 +857,138 @@ def _write_set(ranges: list[tuple[int, int]], negate: bool) -> str:
     if "^" in held:
         body += "^"  # last, so it is never read as the negation
     return "[" + ("^" if negate else "") + body + "]"
+
+
+class GroupCommit:
+    """The event log's writes from an asyncio loop, committed many to a transaction.
+
+    A writer thread takes every write queued since its last commit and commits them
+    together; SQLite releases the GIL while it works, so the commits overlap with
+    the event loop on another core. ``record`` resolves only after the commit that
+    holds its row, so the listener still answers nothing it has not stored. A quiet
+    listener commits each request on its own, at once; a burst is committed in
+    groups, at thousands of events per second, though each commit costs tens of
+    microseconds of system calls. ``set_verdict`` and ``add_attempt`` are queued
+    and join the next commit.
+    """
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=self._commit_forever, name="muxhook-log", daemon=True
+        )
+        self._thread.start()
+
+    async def record(
+        self,
+        incoming: Incoming,
+        *,
+        provider: str | None = None,
+        event_type: str | None = None,
+        event_key: str | None = None,
+        object_id: str | None = None,
+        verdict: str | None = None,
+        reason: str | None = None,
+    ) -> tuple[int, bool]:
+        """Store a request; once its row is committed, returns its id and whether an
+        earlier request carried the same provider and event id (a duplicate).
+
+        The duplicate check runs in the same transaction as the insert, so the event
+        loop never waits on the database, and duplicates within one group are found.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[object] = loop.create_future()
+
+        def write() -> tuple[int, bool]:
+            earlier = bool(
+                provider and event_key and self.log.seen(provider, event_key, before=2**62)
+            )
+            row = self.log.record(
+                incoming,
+                provider=provider,
+                event_type=event_type,
+                event_key=event_key,
+                object_id=object_id,
+                verdict=verdict,
+                reason=reason,
+                duplicate=earlier,
+            )
+            return row, earlier
+
+        self._queue.put(_Write(write, future, loop))
+        result = await future
+        assert isinstance(result, tuple)
+        return result
+
+    def set_verdict(self, event_id: int, **fields: typing.Any) -> None:
+        """Queue ``EventLog.set_verdict`` for the next commit."""
+        self._queue.put(_Write(lambda: self.log.set_verdict(event_id, **fields), None, None))
+
+    def add_attempt(self, event_id: int, attempt: Attempt) -> None:
+        """Queue ``EventLog.add_attempt`` for the next commit."""
+        self._queue.put(_Write(lambda: self.log.add_attempt(event_id, attempt), None, None))
+
+    def flush(self) -> None:
+        """Block until everything queued so far is committed."""
+        done = threading.Event()
+        self._queue.put(_Write(lambda: done.set(), None, None))
+        done.wait()
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the writer thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _commit_forever(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch = [first] if first is not None else []
+            stop = first is None
+            while not stop:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                else:
+                    batch.append(item)
+            if batch:
+                self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Write]) -> None:
+        outcomes: list[tuple[asyncio.Future[object], object, BaseException | None]] = []
+        try:
+            with self.log.transaction():
+                results = [write.run() for write in batch]
+        except Exception as error:  # every waiter learns why its row is not stored
+            outcomes = [(w.future, None, error) for w in batch if w.future is not None]
+        else:
+            outcomes = [
+                (w.future, result, None)
+                for w, result in zip(batch, results, strict=True)
+                if w.future is not None
+            ]
+        loops = {id(w.loop): w.loop for w in batch if w.loop is not None}
+        for loop in loops.values():  # one wake-up per loop per commit
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(_settle, outcomes)
+
+
+class _Write(typing.NamedTuple):
+    run: Callable[[], object]
+    future: asyncio.Future[object] | None
+    loop: asyncio.AbstractEventLoop | None
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[object], object, BaseException | None]]) -> None:
+    for future, result, error in outcomes:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)

@@ -154,6 +154,7 @@ class NgrokTunnel:
         self._port = 0
         self._config: PyngrokConfig | None = None
         self._process: NgrokProcess | None = None
+        self._starting: NgrokProcess | None = None  # seen during start-up, for clean-up
         self._ready = False
 
     def start(self, local_port: int) -> str | None:
@@ -170,6 +171,8 @@ class NgrokTunnel:
         # G1: pyngrok downloads the agent to any ngrok_path that does not exist.
         if not os.path.isfile(self.ngrok_path):
             raise EnvironmentProblem(missing_agent_message())
+        import threading
+
         try:
             from pyngrok import conf, ngrok, process
         except ImportError:
@@ -201,7 +204,6 @@ class NgrokTunnel:
             # G4: v3 endpoints take `url`; `domain`, `subdomain`, `bind_tls` are v2-only.
             options["url"] = f"https://{self.domain}"
         outcome = _Outcome()
-        import threading
 
         def connect() -> None:
             try:
@@ -214,7 +216,9 @@ class NgrokTunnel:
                     **options,
                 )
                 outcome.url = tunnel.public_url
-                outcome.process = process.get_process(config)
+                # The registry entry even if the agent died this instant (alive() then
+                # says so); get_process() would start a fresh agent instead.
+                outcome.process = _registered(config.ngrok_path) or process.get_process(config)
             except BaseException as error:  # handed to the caller's thread below
                 outcome.error = error
 
@@ -223,17 +227,22 @@ class NgrokTunnel:
         try:
             worker.join(self.startup_timeout)
         except BaseException:  # Ctrl-C while waiting: leave no agent behind
+            self._starting = None
             _abort_start(config, worker)
             raise
         if worker.is_alive():
+            self._starting = None
             _abort_start(config, worker)
             raise EnvironmentProblem(
                 f"the ngrok agent did not start within {self.startup_timeout:g} s; "
                 f"run `{self.ngrok_path} http {local_port}` to see why, "
                 "or use --public-url URL / --no-tunnel"
             )
+        starting, self._starting = self._starting, None
         if outcome.error is not None or outcome.url is None or outcome.process is None:
-            _kill_quietly(config)
+            _shut_down(config)
+            if starting is not None:  # pyngrok killed it but leaves its stdout pipe open
+                _release(starting)
             error = outcome.error
             if error is not None and not isinstance(error, Exception):
                 raise error  # KeyboardInterrupt, SystemExit: not ours to explain
@@ -249,6 +258,7 @@ class NgrokTunnel:
         config, process, url = self._config, self._process, self.public_url
         self._config = None
         self._ready = False
+        self.public_url = None
         if config is None:
             return
         from pyngrok import ngrok
@@ -268,7 +278,11 @@ class NgrokTunnel:
 
     def _on_agent_log(self, log: NgrokLog) -> None:
         """pyngrok's log callback: forward agent errors once the tunnel is up."""
-        if not self._ready or self.on_agent_log is None:
+        if not self._ready:
+            if self._starting is None:  # runs in the start-up thread, after Popen
+                self._starting = _registered(self.ngrok_path)
+            return
+        if self.on_agent_log is None:
             return
         # Start-up errors are not forwarded: start() raises them as one line instead.
         if log.lvl not in ("ERROR", "CRITICAL") and "ERR_NGROK_" not in log.line:
@@ -422,6 +436,27 @@ def _kill_quietly(config: PyngrokConfig) -> None:
         ngrok.kill(config)
 
 
+def _registered(ngrok_path: str) -> NgrokProcess | None:
+    """The agent pyngrok runs for ``ngrok_path``, read from its private registry.
+
+    pyngrok has no public way to get at a process without starting one; this
+    reads ``pyngrok.process._current_processes`` (pyngrok 9.x) and degrades to
+    None if that ever changes.
+    """
+    from pyngrok import process
+
+    registry: Mapping[str, NgrokProcess] = getattr(process, "_current_processes", {})
+    return registry.get(ngrok_path)
+
+
+def _shut_down(config: PyngrokConfig) -> None:
+    """Kill the agent for ``config`` (if any) and release its pipe."""
+    running = _registered(config.ngrok_path)
+    _kill_quietly(config)
+    if running is not None:
+        _release(running)
+
+
 def _release(process: NgrokProcess) -> None:
     """Reap the agent and close its stdout pipe once pyngrok's reader has let go."""
     import time
@@ -445,10 +480,7 @@ def _abort_start(config: PyngrokConfig, worker: threading.Thread) -> None:
     is killed through pyngrok's process registry (keyed by ``ngrok_path``)
     instead; its ``readline`` then sees EOF and pyngrok cleans up by itself.
     """
-    from pyngrok import process
-
-    registry: Mapping[str, NgrokProcess] = getattr(process, "_current_processes", {})
-    running = registry.get(config.ngrok_path)
+    running = _registered(config.ngrok_path)
     if running is not None:
         with contextlib.suppress(Exception):
             running.proc.kill()

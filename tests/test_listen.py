@@ -12,10 +12,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
-import pytest
 
 from muxhook import signing
-from tests.apps import RecordingApp, Received, free_port, serve
+from tests.apps import Received, RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
 from tests.listening import listening, muxhook_env
 from tests.mux_judge import Judge
@@ -164,9 +163,7 @@ def test_order_per_object_holds_under_concurrency(tmp_path: Path) -> None:
     for request in app.requests:
         data = json.loads(request.body)["data"]
         seen[data["id"]].append(data["sequence"])
-    assert {key: values for key, values in seen.items()} == {
-        o: list(range(per_object)) for o in objects
-    }
+    assert dict(seen) == {o: list(range(per_object)) for o in objects}
 
 
 def test_a_slow_app_does_not_hold_back_other_objects(tmp_path: Path) -> None:
@@ -312,10 +309,8 @@ def test_ack_immediate_retries_until_the_app_recovers(tmp_path: Path) -> None:
     assert answer.status_code == 200
     assert len(app.requests) == 3
     assert (
-        "→ 500" in lines[0]
-        and lines[0].endswith(tuple(f"→ 200 {x}" for x in ""))
-        or "→ 200" in lines[0]
-    )
+        "→ 500" in lines[0] and lines[0].endswith(tuple(f"→ 200 {x}" for x in ""))
+    ) or "→ 200" in lines[0]
     assert sum("(retrying)" in line for line in listener.stderr) == 2
 
 

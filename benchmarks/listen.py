@@ -1,0 +1,287 @@
+"""``muxhook listen`` under load, side by side with a direct POST to the same app.
+
+    python benchmarks/listen.py [--paced 500] [--rate 100] [--burst 1000] [--soak 10000]
+
+Three processes on loopback: a fast app (uvicorn, answering 200 and counting), the
+listener (``muxhook listen --no-tunnel``, recording to SQLite, verifying each Mux
+signature and forwarding), and this load generator (aiohttp). It reports:
+
+- added latency at a paced rate: p50 and p95 through listen minus direct;
+- the drain rate of an unpaced burst (32 connections), through listen and direct;
+
+The load generator is muxhook's own keep-alive client (``muxhook.httpclient``), the
+same for both paths, so the columns differ only by the listener in between.
+- events lost: sent minus what the app counted minus what the log recorded;
+- the listener's resident memory after the burst and after ``--soak`` more events.
+
+Every request loop is bounded by its count; every wait by a deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SECRET = "benchmark-secret-0123456789"  # noqa: S105 (a test value)
+READY = re.compile(r"Ready: listening on (http://\S+)")
+
+
+# -- the app ----------------------------------------------------------------------------------
+
+
+def serve_app(port_file: str) -> None:
+    """A trivial ASGI app: 200 for every POST; GET /count says how many it has seen."""
+    import socket
+
+    import uvicorn
+
+    seen = 0
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        nonlocal seen
+        if scope["type"] != "http":
+            return
+        while True:
+            message = await receive()  # type: ignore[operator]
+            if not message.get("more_body"):
+                break
+        if scope["method"] == "POST":
+            seen += 1
+            body = b"{}"
+        else:
+            body = str(seen).encode()
+        await send(  # type: ignore[operator]
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # stopped by the benchmark: no traceback
+    Path(port_file).write_text(str(sock.getsockname()[1]))
+    config = uvicorn.Config(
+        app, lifespan="off", http="httptools", loop="uvloop", log_level="warning", access_log=False
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def wait_for(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def bodies(count: int, start: int = 0) -> list[tuple[bytes, dict[str, str]]]:
+    """Signed Mux-shaped events, 40 distinct assets, as the listener would receive them."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from muxhook import signing
+
+    template = (
+        Path(__file__).resolve().parent.parent / "fixtures" / "mux" / "video.asset.ready.json"
+    ).read_bytes()
+    document = json.loads(template)
+    out = []
+    for n in range(start, start + count):
+        document["id"] = f"bench-{n}"
+        document["object"]["id"] = document["data"]["id"] = f"asset-{n % 40}"
+        body = json.dumps(document, separators=(",", ":")).encode()
+        out.append((body, signing.sign(body, secret=SECRET)))
+    return out
+
+
+async def paced(url: str, events: list[tuple[bytes, dict[str, str]]], rate: float) -> list[float]:
+    """One request at a time, ``rate`` per second; the latency of each, in ms."""
+    from muxhook.httpclient import Http1Pool
+
+    pool = Http1Pool()
+    latencies = []
+    for body, headers in events:
+        started = time.perf_counter()
+        answer = await pool.post(url, body, list(headers.items()))
+        latencies.append((time.perf_counter() - started) * 1000)
+        if answer.status != 200:
+            raise SystemExit(f"{url} answered {answer.status}")
+        await asyncio.sleep(max(0.0, 1 / rate - latencies[-1] / 1000))
+    await pool.close()
+    return latencies
+
+
+async def burst(url: str, events: list[tuple[bytes, dict[str, str]]], connections: int) -> float:
+    """Every event as fast as ``connections`` keep-alive connections allow; seconds taken."""
+    from muxhook.httpclient import Http1Pool
+
+    pool = Http1Pool(per_origin=connections)
+    pending = iter(events)
+    failures = 0
+
+    async def worker() -> None:
+        nonlocal failures
+        for body, headers in pending:
+            answer = await pool.post(url, body, list(headers.items()))
+            failures += answer.status != 200
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    if failures:
+        raise SystemExit(f"{failures} requests were not answered 200")
+    return elapsed
+
+
+def app_count(url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(url.replace("/hook", "/count"), timeout=5) as answer:  # noqa: S310
+        return int(answer.read())
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paced", type=int, default=500, help="paced requests per path")
+    parser.add_argument("--rate", type=float, default=100.0, help="paced requests per second")
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--soak", type=int, default=10000, help="events for the memory check")
+    parser.add_argument("--serve-app", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_app:
+        serve_app(args.serve_app)
+        return 0
+
+    scratch = Path(tempfile.mkdtemp(prefix="muxhook-bench-"))
+    port_file = scratch / "app.port"
+    app = subprocess.Popen([sys.executable, __file__, "--serve-app", str(port_file)])
+    listener = None
+    try:
+        wait_for(lambda: port_file.exists() and port_file.read_text(), 20, "the app")
+        app_url = f"http://127.0.0.1:{port_file.read_text()}/hook"
+        db = scratch / "events.db"
+        env = {**os.environ, "MUX_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1"}
+        listener = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "muxhook",
+                "listen",
+                "--no-tunnel",
+                "--port",
+                "0",
+                "--db",
+                str(db),
+                "-f",
+                app_url,
+                "--concurrency",
+                "32",
+                "--json",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert listener.stderr is not None
+        listen_url = ""
+        deadline = time.monotonic() + 30
+        while not listen_url and time.monotonic() < deadline:
+            match = READY.search(listener.stderr.readline())
+            listen_url = match.group(1) if match else ""
+        if not listen_url:
+            raise SystemExit("the listener did not start")
+
+        warm = bodies(200, start=10**7)
+        asyncio.run(burst(app_url, warm, 8))
+        asyncio.run(burst(listen_url, warm, 8))
+
+        direct = asyncio.run(paced(app_url, bodies(args.paced), args.rate))
+        through = asyncio.run(paced(listen_url, bodies(args.paced, start=10**6), args.rate))
+
+        events = bodies(args.burst, start=2 * 10**6)
+        direct_burst = asyncio.run(burst(app_url, events, args.connections))
+        events = bodies(args.burst, start=3 * 10**6)
+        listen_burst = asyncio.run(burst(listen_url, events, args.connections))
+        rss_after_burst = rss_kib(listener.pid)
+        soak = bodies(args.soak, start=4 * 10**6)
+        soak_time = asyncio.run(burst(listen_url, soak, args.connections))
+        rss_after_soak = rss_kib(listener.pid)
+
+        sent_direct = len(warm) + args.paced + args.burst
+        sent_through = len(warm) + args.paced + args.burst + args.soak
+        forwarded = app_count(app_url) - sent_direct
+        listener.send_signal(signal.SIGINT)
+        listener.wait(timeout=60)
+        with sqlite3.connect(db) as conn:
+            recorded = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        if listener is not None and listener.poll() is None:
+            listener.kill()
+        app.send_signal(signal.SIGINT)
+        app.wait(timeout=30)
+
+    def pct(samples: list[float], q: float) -> float:
+        ordered = sorted(samples)
+        return ordered[int(q * (len(ordered) - 1))]
+
+    print(
+        f"paced: {args.paced} requests per path at {args.rate:g}/s; burst: {args.burst} "
+        f"events over {args.connections} connections; soak: {args.soak} more"
+    )
+    print(f"{'':34}{'direct':>12}{'through listen':>16}{'added':>10}")
+    for name, q in (("latency p50", 0.5), ("latency p95", 0.95)):
+        a, b = pct(direct, q), pct(through, q)
+        print(f"{name + ' (ms)':34}{a:12.2f}{b:16.2f}{b - a:10.2f}")
+    print(
+        f"{'burst drain (events/s)':34}{args.burst / direct_burst:12.0f}"
+        f"{args.burst / listen_burst:16.0f}"
+    )
+    print(f"{'soak rate (events/s)':34}{'':12}{args.soak / soak_time:16.0f}")
+    lost = max(sent_through - recorded, sent_through - forwarded)
+    print(
+        f"events sent through listen: {sent_through}; recorded: {recorded}; "
+        f"forwarded to the app: {forwarded}; lost: {lost}"
+    )
+    print(
+        f"listener memory: {rss_after_burst / 1024:.1f} MiB after the burst, "
+        f"{rss_after_soak / 1024:.1f} MiB after {args.soak} more events "
+        f"({(rss_after_soak - rss_after_burst) / 1024:+.1f} MiB)"
+    )
+    print(
+        f"median of samples: direct {statistics.median(direct):.2f} ms, "
+        f"listen {statistics.median(through):.2f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
