@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import random
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -552,18 +553,38 @@ def test_a_directory_as_the_file_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not POSIX, reason="POSIX modes")
+def _as_an_ordinary_user(code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` where file modes are enforced: as root (CI), CAP_DAC_OVERRIDE is
+    dropped with setpriv, since root otherwise writes read-only files and folders."""
+    argv = [sys.executable, "-c", code]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test permissions as root"
+        argv = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", *argv]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+_OPEN_AND_RECORD = """
+import sys
+from muxhook.errors import EnvironmentProblem
+from muxhook.store import EventLog, Incoming
+try:
+    EventLog(sys.argv[1]).record(Incoming(1.0, "POST", "/", [], b"{}", "127.0.0.1:1"))
+except EnvironmentProblem as error:
+    print(error)
+    sys.exit(4)
+"""
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX modes")
 def test_a_read_only_file_is_one_clear_line(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     EventLog(path).close()
     path.chmod(0o400)
-    try:
-        path.open("ab").close()
-    except PermissionError:
-        pass
-    else:
-        pytest.skip("this user writes read-only files anyway (root)")
-    with pytest.raises(EnvironmentProblem, match="the file is read-only; pass --db PATH"):
-        EventLog(path)
+    run = _as_an_ordinary_user(_OPEN_AND_RECORD.replace("sys.argv[1]", repr(str(path))))
+    assert run.returncode == 4, run.stderr
+    assert "the file is read-only; pass --db PATH" in run.stdout
+    assert run.stdout.count("\n") == 1 and "Traceback" not in run.stderr
 
 
 @pytest.mark.skipif(not POSIX, reason="POSIX modes")
@@ -573,16 +594,12 @@ def test_a_read_only_folder_around_a_writable_file_is_one_clear_line(tmp_path: P
     EventLog(path).close()  # closing the last connection removes -wal and -shm
     folder.chmod(0o500)
     try:
-        try:
-            (folder / "probe").touch()
-        except PermissionError:
-            pass
-        else:
-            pytest.skip("this user writes in read-only folders anyway (root)")
-        with pytest.raises(EnvironmentProblem, match="its folder is read-only"):
-            EventLog(path).record(incoming())
+        run = _as_an_ordinary_user(_OPEN_AND_RECORD.replace("sys.argv[1]", repr(str(path))))
     finally:
         folder.chmod(0o700)
+    assert run.returncode == 4, run.stderr
+    assert "its folder is read-only" in run.stdout
+    assert run.stdout.count("\n") == 1 and "Traceback" not in run.stderr
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
