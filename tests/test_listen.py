@@ -360,3 +360,110 @@ def test_a_busy_port_is_one_line_and_exit_4(tmp_path: Path, app: RecordingApp) -
         f"error: port {app.port} on 127.0.0.1 is in use (another muxhook listen?); pass --port"
     )
     assert "Traceback" not in result.stderr
+
+
+# -- the tunnel, end to end: real pyngrok driving the fake agent in tests/fake_ngrok.py ---------
+
+
+def _fake_agent(home: Path) -> Path:
+    """tests/fake_ngrok.py as an executable ``ngrok``, run by this interpreter."""
+    source = (Path(__file__).parent / "fake_ngrok.py").read_text(encoding="utf-8")
+    agent = home / "bin" / "ngrok"
+    agent.parent.mkdir(parents=True, exist_ok=True)
+    agent.write_text(source.replace("#!/usr/bin/env python3", f"#!{sys.executable}", 1))
+    agent.chmod(0o755)
+    return agent
+
+
+def test_webhooks_reach_the_app_through_the_tunnel(
+    tmp_path: Path, app: RecordingApp, sdk: Judge
+) -> None:
+    agent = _fake_agent(tmp_path)
+    record = tmp_path / "agent-calls.jsonl"
+    env = {**ENV, "NGROK_AUTHTOKEN": "test-token", "FAKE_NGROK_RECORD": str(record)}
+    with listening(
+        "--port",
+        "0",
+        "--db",
+        str(tmp_path / "e.db"),
+        "-f",
+        app.url,
+        "--ngrok-path",
+        str(agent),
+        home=tmp_path,
+        env=env,
+    ) as listener:
+        assert listener.public_url is not None, "\n".join(listener.stderr)
+        assert listener.public_url.endswith("/webhooks/mux")
+        headers = signed(ASSET_READY)
+        answer = post(listener.public_url + "?source=mux", ASSET_READY, headers)
+        listener.wait_for_stdout(1)
+    assert answer.status_code == 200
+    arrived = app.requests[0]
+    assert arrived.body == ASSET_READY
+    assert arrived.path == "/webhooks/mux"  # --forward-to's own path: the incoming one is logged
+    logged = json.loads(
+        muxhook(tmp_path, "log", "show", "1", "--json", "--db", str(tmp_path / "e.db")).stdout
+    )
+    assert logged["path"] == "/webhooks/mux?source=mux"
+    assert sdk.verify(arrived.body, arrived.header("Mux-Signature") or "", SECRET, time.time())[
+        "ok"
+    ]
+    said = "\n".join(listener.stderr)
+    assert "starting an ngrok tunnel" in said
+    assert "paste it into Mux: Dashboard › Settings › Webhooks" in said
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    assert not any("test-token" in json.dumps(call) for call in calls)  # never on argv
+    assert listener.code == 0
+
+
+def test_a_missing_authtoken_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    agent = _fake_agent(tmp_path)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "muxhook",
+            "listen",
+            "--port",
+            "0",
+            "--tunnel",
+            "ngrok",
+            "--ngrok-path",
+            str(agent),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=muxhook_env(tmp_path, {"FAKE_NGROK_FAIL": "4018"}),
+    )
+    assert result.returncode == 4, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "authtoken" in last
+    assert "Traceback" not in result.stderr
+
+
+def test_no_agent_installed_says_how_to_get_one(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "muxhook", "listen", "--port", "0", "--tunnel", "ngrok"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=muxhook_env(tmp_path, {"PATH": "/usr/bin:/bin"}),
+    )
+    assert result.returncode == 4
+    assert "muxhook ngrok install" in result.stderr.strip().splitlines()[-1]
+
+
+def test_your_own_tunnel_url_is_printed_and_nothing_started(tmp_path: Path) -> None:
+    with listening(
+        "--port", "0", "--public-url", "https://hooks.example.test/", home=tmp_path, env=ENV
+    ) as listener:
+        pass
+    said = "\n".join(listener.stderr)
+    assert "public URL: https://hooks.example.test/webhooks/mux" in said
+    assert "nothing is started" in said
