@@ -198,10 +198,14 @@ class Pipeline:
         assert self.forwarder is not None
         headers = self._outgoing_headers(received)
         key = _order_key(received)
+        body = received.incoming.body
         async with self.gate.turn(key):
-            attempts = await asyncio.gather(
-                *(self.forwarder.post(r.url, received.incoming.body, headers) for r in routes)
-            )
+            if len(routes) == 1:  # the usual case: no task per route
+                attempts = [await self.forwarder.post(routes[0].url, body, headers)]
+            else:
+                attempts = await asyncio.gather(
+                    *(self.forwarder.post(r.url, body, headers) for r in routes)
+                )
         for attempt in attempts:
             self._finish(received, attempt, number=1, final=True)
         return list(attempts)
