@@ -102,6 +102,7 @@ class Reporter(typing.Protocol):
     def slow(self, event: Delivered, limit: float, provider: str) -> None: ...
     def rejected(self, incoming: Incoming, status: int, reason: str) -> None: ...
     def unrecorded(self, incoming: Incoming, reason: str) -> None: ...
+    def log_failed(self, error: Exception) -> None: ...
 
 
 class Pipeline:
@@ -124,7 +125,7 @@ class Pipeline:
         self.clock = clock
         self.gate = OrderedGate(concurrency)
         self.stats = Stats()
-        self.writes = GroupCommit(log)
+        self.writes = GroupCommit(log, on_error=reporter.log_failed)
         self._background: set[asyncio.Task[None]] = set()
 
     # -- the flow --------------------------------------------------------------
@@ -221,7 +222,7 @@ class Pipeline:
             _, still = await asyncio.wait(pending, timeout=timeout)
             for task in still:
                 task.cancel()
-        self.writes.close()  # commits every queued write
+        self.writes.flush()  # commits every queued write
         return len(still)
 
     # -- steps -----------------------------------------------------------------

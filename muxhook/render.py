@@ -393,6 +393,10 @@ class ListenView:
             "so the platform will send it again"
         )
 
+    def log_failed(self, error: Exception) -> None:
+        """A verdict or attempt that could not be written (the requests themselves were)."""
+        self.out.warn(f"the event log could not store a verdict or forward attempt: {error}")
+
     # -- lines -----------------------------------------------------------------
 
     def _emit(self, event: Received, attempts: list[dict[str, object]] | None) -> None:

@@ -37,7 +37,6 @@ import errno
 import fnmatch
 import json
 import os
-import queue
 import re
 import sqlite3
 import sys
@@ -862,23 +861,23 @@ def _write_set(ranges: list[tuple[int, int]], negate: bool) -> str:
 class GroupCommit:
     """The event log's writes from an asyncio loop, committed many to a transaction.
 
-    A writer thread takes every write queued since its last commit and commits them
-    together; SQLite releases the GIL while it works, so the commits overlap with
-    the event loop on another core. ``record`` resolves only after the commit that
-    holds its row, so the listener still answers nothing it has not stored. A quiet
-    listener commits each request on its own, at once; a burst is committed in
-    groups, at thousands of events per second, though each commit costs tens of
-    microseconds of system calls. ``set_verdict`` and ``add_attempt`` are queued
-    and join the next commit.
+    Writes issued in the same turn of the event loop share one commit: the requests
+    parsed together are committed together, once every callback already due has
+    run. ``record`` resolves only after the commit that holds its row, so the
+    listener still answers nothing it has not stored. A quiet listener commits each
+    request on its own, at once; a burst is committed in groups, at thousands of
+    events per second, though each commit costs tens of microseconds of system
+    calls. ``set_verdict`` and ``add_attempt`` are queued and join the next commit.
+
+    A writer thread was measured too: the same throughput here, and 0.14 ms more per
+    request, spent waking the thread and then the loop.
     """
 
-    def __init__(self, log: EventLog) -> None:
+    def __init__(self, log: EventLog, on_error: Callable[[Exception], None] | None = None) -> None:
         self.log = log
-        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(
-            target=self._commit_forever, name="muxhook-log", daemon=True
-        )
-        self._thread.start()
+        self.on_error = on_error  # told of a failed commit that no ``record`` waits on
+        self._pending: list[_Write] = []
+        self._scheduled = False
 
     async def record(
         self,
@@ -891,14 +890,13 @@ class GroupCommit:
         verdict: str | None = None,
         reason: str | None = None,
     ) -> tuple[int, bool]:
-        """Store a request; once its row is committed, returns its id and whether an
+        """Store a request; once its row is committed, return its id and whether an
         earlier request carried the same provider and event id (a duplicate).
 
-        The duplicate check runs in the same transaction as the insert, so the event
-        loop never waits on the database, and duplicates within one group are found.
+        The duplicate check runs in the same transaction as the insert, so
+        duplicates within one group are found too.
         """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[object] = loop.create_future()
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
 
         def write() -> tuple[int, bool]:
             earlier = bool(
@@ -916,79 +914,49 @@ class GroupCommit:
             )
             return row, earlier
 
-        self._queue.put(_Write(write, future, loop))
+        self._put(_Write(write, future))
         result = await future
         assert isinstance(result, tuple)
         return result
 
     def set_verdict(self, event_id: int, **fields: typing.Any) -> None:
         """Queue ``EventLog.set_verdict`` for the next commit."""
-        self._queue.put(_Write(lambda: self.log.set_verdict(event_id, **fields), None, None))
+        self._put(_Write(lambda: self.log.set_verdict(event_id, **fields), None))
 
     def add_attempt(self, event_id: int, attempt: Attempt) -> None:
         """Queue ``EventLog.add_attempt`` for the next commit."""
-        self._queue.put(_Write(lambda: self.log.add_attempt(event_id, attempt), None, None))
+        self._put(_Write(lambda: self.log.add_attempt(event_id, attempt), None))
 
     def flush(self) -> None:
-        """Block until everything queued so far is committed."""
-        done = threading.Event()
-        self._queue.put(_Write(lambda: done.set(), None, None))
-        done.wait()
-
-    def close(self) -> None:
-        """Commit what is queued, then stop the writer thread."""
-        self._queue.put(None)
-        self._thread.join()
-
-    def _commit_forever(self) -> None:
-        while True:
-            first = self._queue.get()
-            batch = [first] if first is not None else []
-            stop = first is None
-            while not stop:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                else:
-                    batch.append(item)
-            if batch:
-                self._commit(batch)
-            if stop:
-                return
-
-    def _commit(self, batch: list[_Write]) -> None:
-        outcomes: list[tuple[asyncio.Future[object], object, BaseException | None]] = []
+        """Commit everything queued now (the loop calls this; so does shutdown)."""
+        self._scheduled = False
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
         try:
             with self.log.transaction():
                 results = [write.run() for write in batch]
         except Exception as error:  # every waiter learns why its row is not stored
-            outcomes = [(w.future, None, error) for w in batch if w.future is not None]
-        else:
-            outcomes = [
-                (w.future, result, None)
-                for w, result in zip(batch, results, strict=True)
-                if w.future is not None
-            ]
-        loops = {id(w.loop): w.loop for w in batch if w.loop is not None}
-        for loop in loops.values():  # one wake-up per loop per commit
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
-                loop.call_soon_threadsafe(_settle, outcomes)
+            for write in batch:
+                if write.future is not None and not write.future.done():
+                    write.future.set_exception(error)
+            if all(write.future is None for write in batch):
+                if self.on_error is None:
+                    raise
+                self.on_error(error)
+            return
+        for write, result in zip(batch, results, strict=True):
+            if write.future is not None and not write.future.done():
+                write.future.set_result(result)
+
+    def _put(self, write: _Write) -> None:
+        self._pending.append(write)
+        if not self._scheduled:
+            self._scheduled = True
+            # call_soon runs after every callback already due in this turn of the loop.
+            asyncio.get_running_loop().call_soon(self.flush)
 
 
 class _Write(typing.NamedTuple):
     run: Callable[[], object]
     future: asyncio.Future[object] | None
-    loop: asyncio.AbstractEventLoop | None
-
-
-def _settle(outcomes: list[tuple[asyncio.Future[object], object, BaseException | None]]) -> None:
-    for future, result, error in outcomes:
-        if future.done():
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
