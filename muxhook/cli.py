@@ -394,12 +394,6 @@ def listen(
     )
 
 
-log_app = typer.Typer(
-    help="The event log: every request listen received, with its verdict and attempts.",
-    no_args_is_help=True,
-)
-app.add_typer(log_app, name="log")
-
 SinceOpt = Annotated[
     str | None,
     typer.Option(
@@ -414,6 +408,136 @@ IdsArg = Annotated[
         metavar="[ID]...", help="Event ids from 'muxhook log list'.", show_default=False
     ),
 ]
+
+
+@app.command()
+def replay(
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[FIXTURE|DIR|GLOB|EVENT|SCENARIO|-]...",
+            help="What to send: fixture files, folders (recursive, sorted), globs, event names, "
+            "scenario files (.toml), or - for stdin.",
+            autocompletion=_complete_event,
+            show_default=False,
+        ),
+    ] = None,
+    to: Annotated[
+        str, typer.Option("--to", help="Your app's webhook URL.", show_default=False)
+    ] = "",
+    secret: SecretOpt = None,
+    provider: ProviderOpt = None,
+    set_: SetOpt = None,
+    unset: UnsetOpt = None,
+    timestamp: Annotated[
+        int | None,
+        typer.Option(
+            "--timestamp", help="Sign at this unix time (reproducible runs).", show_default=False
+        ),
+    ] = None,
+    expect: Annotated[
+        str, typer.Option("--expect", help="Statuses that count as handled: 2xx, 4xx, 200,202.")
+    ] = "2xx",
+    tamper: Annotated[
+        bool,
+        typer.Option(
+            "--tamper", help="Also send forged signatures; the app must refuse them (4xx)."
+        ),
+    ] = False,
+    duplicates: Annotated[
+        int, typer.Option("--duplicates", help="Send each event N extra times, as platforms may.")
+    ] = 0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="Requests at once (scenarios stay in order).")
+    ] = 1,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 30.0,
+    wait_for_app: Annotated[
+        float,
+        typer.Option(
+            "--wait-for-app", metavar="SECONDS", help="Wait for the app to accept connections."
+        ),
+    ] = 0.0,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Send only shard I of N (split across CI jobs).",
+            show_default=False,
+        ),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
+    junit: Annotated[
+        str | None,
+        typer.Option("--junit", metavar="FILE", help="Write JUnit XML for CI.", show_default=False),
+    ] = None,
+    header: HeaderOpt = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Accept a self-signed TLS certificate.")
+    ] = False,
+    from_log: Annotated[
+        bool, typer.Option("--from-log", help="Send events from the event log (see 'muxhook log').")
+    ] = False,
+    type_: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help="With --from-log: types matching this glob.", show_default=False
+        ),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", help="With --from-log: ok, invalid or failed.", show_default=False
+        ),
+    ] = None,
+    since: SinceOpt = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", help="With --from-log: at most this many.", show_default=False),
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Send saved events, freshly signed, to your app; fail when it mishandles one (for CI)."""
+    if not to:
+        raise typer.BadParameter(
+            "give your app's URL: --to http://localhost:3000/…", param_hint="--to"
+        )
+    _exit(
+        commands.run(
+            commands.replay,
+            inputs=inputs,
+            to=to,
+            secret=secret,
+            provider=provider,
+            set_=set_,
+            unset=unset,
+            timestamp=timestamp,
+            expect=expect,
+            tamper=tamper,
+            duplicates=duplicates,
+            concurrency=concurrency,
+            timeout=timeout,
+            wait_for_app=wait_for_app,
+            shard=shard,
+            json_=json_,
+            junit=junit,
+            header=header,
+            insecure=insecure,
+            from_log=from_log,
+            type_=type_,
+            status=status,
+            since=since,
+            limit=limit,
+            db=db,
+        )
+    )
+
+
+log_app = typer.Typer(
+    help="The event log: every request listen received, with its verdict and attempts.",
+    no_args_is_help=True,
+)
+app.add_typer(log_app, name="log")
 
 
 @log_app.command("list")

@@ -792,3 +792,140 @@ def ngrok_install(out: Output, *, path: str | None = None) -> ExitCode:
     out.result(installed)
     out.say("done; muxhook listen finds it there (or pass --ngrok-path)")
     return ExitCode.OK
+
+
+def replay(
+    out: Output,
+    *,
+    inputs: list[str] | None = None,
+    to: str,
+    secret: str | None = None,
+    provider: str | None = None,
+    set_: list[str] | None = None,
+    unset: list[str] | None = None,
+    timestamp: int | None = None,
+    expect: str = "2xx",
+    tamper: bool = False,
+    duplicates: int = 0,
+    concurrency: int = 1,
+    timeout: float = 30.0,
+    wait_for_app: float = 0.0,
+    shard: str | None = None,
+    json_: bool = False,
+    junit: str | None = None,
+    header: list[str] | None = None,
+    insecure: bool = False,
+    from_log: bool = False,
+    type_: str | None = None,
+    status: str | None = None,
+    since: str | None = None,
+    limit: int | None = None,
+    db: str | None = None,
+) -> ExitCode:
+    """Send fixtures, scenarios or logged events, freshly signed; check what the app answers."""
+    import asyncio
+
+    from muxhook import providers
+    from muxhook import replay as engine
+    from muxhook.errors import DeliveryError
+    from muxhook.forward import parse_header_option, parse_route
+    from muxhook.render import ReplayView
+    from muxhook.secrets import resolve_secret
+
+    # Everything is checked before anything is sent.
+    parse_route(to)
+    expectation = engine.Expectation.parse(expect)
+    if concurrency < 1 or duplicates < 0 or timeout <= 0:
+        raise UsageError("--concurrency must be ≥ 1, --duplicates ≥ 0 and --timeout > 0")
+    if provider:
+        providers.get(provider)
+    extra = tuple(parse_header_option(text) for text in header or [])
+    deliveries: list[engine.Delivery] = []
+    if inputs:
+        deliveries += engine.plan(
+            inputs, provider=provider, sets=set_ or [], unsets=unset or [], environ=os.environ
+        )
+    if from_log:
+        with _open_log(db) as log:
+            rows = log.list(type_glob=type_, status=status, since=_parse_since(since), limit=limit)
+        deliveries += engine.from_log(rows)
+    elif not inputs:
+        raise UsageError(
+            "nothing to replay: give fixture files, folders, event names or scenarios, "
+            "or --from-log"
+        )
+    if shard:
+        index, _, count = shard.partition("/")
+        if not (index.isdigit() and count.isdigit()):
+            raise UsageError(f"--shard {shard!r}: write I/N, e.g. --shard 2/4")
+        deliveries = engine.shard(deliveries, int(index), int(count))
+    secrets: dict[str, str] = {}
+    for name in sorted({d.provider for d in deliveries}):
+        found = resolve_secret(name, secret)
+        if found is None:
+            module = providers.get(name)
+            raise UsageError(
+                f"no {module.LABEL} signing secret to sign with: pass --secret, set "
+                f"{module.SECRET_ENV}, or add it to .env"
+            )
+        secrets[name] = found.value
+    deliveries = engine.with_duplicates(deliveries, duplicates)
+    if tamper:
+        now = int(time.time()) if timestamp is None else timestamp
+        deliveries = [
+            item
+            for d in deliveries
+            for item in (
+                [d, *engine.forgeries(d, secrets[d.provider], now)] if d.kind == "event" else [d]
+            )
+        ]
+    options = engine.ReplayOptions(
+        to=to,
+        secrets=secrets,
+        expect=expectation,
+        concurrency=concurrency,
+        timeout=timeout,
+        timestamp=timestamp,
+        extra_headers=extra,
+        insecure=insecure,
+    )
+    view = ReplayView(
+        out,
+        total=len(deliveries),
+        json_lines=json_,
+        github=os.environ.get("GITHUB_ACTIONS") == "true",
+    )
+
+    async def main() -> list[engine.Result]:
+        if wait_for_app > 0 and not await engine.wait_for_app(to, wait_for_app):
+            raise DeliveryError(
+                f"nothing accepted connections at {to} within {wait_for_app:g} s (--wait-for-app)"
+            )
+        return await engine.run(deliveries, options, on_result=view.result)
+
+    results = asyncio.run(main())
+    view.summary(results)
+    if junit:
+        try:
+            Path(junit).write_text(engine.junit_xml(results), encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"--junit {junit}: cannot write it ({error.strerror})") from None
+    if any(not r.reached for r in results):
+        unreachable = next(r for r in results if not r.reached)
+        out.error(f"the app did not answer: {unreachable.attempt.error}")
+        return ExitCode.UNREACHABLE
+    if any(not r.ok for r in results):
+        return ExitCode.FAILED
+    _check_duplicates(results, out)
+    return ExitCode.OK
+
+
+def _check_duplicates(results: list[Any], out: Output) -> None:
+    """With --duplicates: say whether the app answered every copy the same way."""
+    by_source: dict[str, set[int | None]] = {}
+    for result in results:
+        if result.delivery.kind == "event" or result.delivery.kind.startswith("duplicate"):
+            by_source.setdefault(result.delivery.source, set()).add(result.attempt.status)
+    varied = [source for source, statuses in by_source.items() if len(statuses) > 1]
+    if varied:
+        out.warn(f"the app answered duplicates differently for: {', '.join(varied[:5])}")

@@ -19,11 +19,13 @@ from collections.abc import Mapping
 if typing.TYPE_CHECKING:
     from muxhook.pipeline import Delivered, Received, Stats
     from muxhook.providers import EventType
+    from muxhook.replay import Result
     from muxhook.store import Attempt, Incoming, StoredEvent
 
 __all__ = [
     "ListenView",
     "Output",
+    "ReplayView",
     "format_curl",
     "format_headers",
     "format_httpie",
@@ -493,4 +495,120 @@ class ListenView:
             f"received {stats.received} · valid {stats.valid} · invalid {stats.invalid} · "
             f"unverified {stats.unverified} · forwarded {stats.forwarded} · "
             f"failed {stats.failed}" + (f" · rejected {stats.rejected}" if stats.rejected else "")
+        )
+
+
+class ReplayView:
+    """What ``replay`` shows: a progress bar on a terminal, one line per event otherwise.
+
+    Failures are shown as they happen, with the start of the app's answer; the summary
+    table follows. ``--json`` writes one JSON object per event instead; under GitHub
+    Actions each failure is also an ``::error`` annotation.
+    """
+
+    def __init__(self, out: Output, *, total: int, json_lines: bool, github: bool) -> None:
+        self.out = out
+        self.total = total
+        self.json_lines = json_lines
+        self.github = github
+        self._progress: typing.Any = None
+        self._task: typing.Any = None
+        if not json_lines and self.out.stdout.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._progress = Progress(
+                TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), transient=True
+            )
+            self._task = self._progress.add_task("replay", total=total)
+            self._progress.start()
+
+    def result(self, result: Result) -> None:
+        """One delivery's outcome."""
+        from muxhook.replay import describe_failure
+
+        if self.json_lines:
+            attempt = result.attempt
+            self.out.result(
+                json.dumps(
+                    {
+                        "source": result.delivery.source,
+                        "provider": result.delivery.provider,
+                        "type": result.delivery.event_type,
+                        "kind": result.delivery.kind,
+                        "expected": result.expect.text,
+                        "status": attempt.status,
+                        "ok": result.ok,
+                        "latency_ms": None
+                        if attempt.latency_ms is None
+                        else round(attempt.latency_ms, 2),
+                        "error": attempt.error,
+                        "response_start": printable_body(attempt.response_start, 200),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        elif self._progress is not None:
+            self._progress.advance(self._task)
+            if not result.ok:
+                self._progress.console.print(self._line(result), markup=False, highlight=False)
+        else:
+            self.out.result(self._line(result))
+        if not result.ok and self.github:
+            where = result.delivery.source.replace(",", "%2C").replace("::", ":")
+            self.out.result(
+                f"::error title=muxhook replay: {result.delivery.event_type or 'event'}::"
+                f"{where}: {describe_failure(result)}"
+            )
+
+    def _line(self, result: Result) -> str:
+        from muxhook.replay import describe_failure
+
+        attempt = result.attempt
+        mark = "✓" if result.ok else "✗"
+        status = str(attempt.status) if attempt.status is not None else "---"
+        timing = f"{attempt.latency_ms:7.1f} ms" if attempt.latency_ms is not None else ""
+        kind = "" if result.delivery.kind == "event" else f" [{result.delivery.kind}]"
+        line = (
+            f"{self.out.paint(mark, 'green' if result.ok else 'red')} {status}  {timing}  "
+            f"{result.delivery.event_type or '(no type)'}{kind}  {result.delivery.source}"
+        )
+        if not result.ok:
+            line += "\n    " + describe_failure(result)
+            if attempt.response_start:
+                line += ": " + printable_body(attempt.response_start, 160)
+        return line
+
+    def summary(self, results: list[Result], *, limit: int = 60) -> None:
+        """The table of every delivery (failures only past ``limit`` rows), then the counts."""
+        if self._progress is not None:
+            self._progress.stop()
+        if self.json_lines:
+            return
+        failed = [r for r in results if not r.ok]
+        rows = results if len(results) <= limit else failed
+        if rows and self.out.stdout.isatty():
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(title=None, show_edge=False, pad_edge=False)
+            for column in ("event", "source", "expected", "got", "latency"):
+                table.add_column(column, overflow="fold")
+            for r in rows:
+                got = str(r.attempt.status) if r.attempt.status is not None else "no answer"
+                latency = (
+                    f"{r.attempt.latency_ms:.1f} ms" if r.attempt.latency_ms is not None else ""
+                )
+                kind = "" if r.delivery.kind == "event" else f" [{r.delivery.kind}]"
+                table.add_row(
+                    (r.delivery.event_type or "(no type)") + kind,
+                    r.delivery.source,
+                    r.expect.text,
+                    got,
+                    latency,
+                    style=None if r.ok else "red",
+                )
+            Console(file=self.out.stdout, highlight=False).print(table)
+        self.out.say(
+            f"{len(results) - len(failed)} of {len(results)} events handled as expected"
+            + (f"; {len(failed)} failed" if failed else "")
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.server
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +57,12 @@ def _handler_for(app: RecordingApp) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; without this, Nagle's algorithm and
+            # the client's delayed ACK hold the second for 40 ms on a kept-alive connection.
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
@@ -94,8 +101,6 @@ def serve(app: RecordingApp, port: int = 0) -> Iterator[RecordingApp]:
 
 def free_port() -> int:
     """A port nothing listens on (bound then released), for connection-refused cases."""
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]

@@ -124,3 +124,51 @@ def start_judge() -> Iterator[Judge]:
             yield judge
         finally:
             judge.close()
+
+
+@contextlib.contextmanager
+def sdk_receiver(secret: str, *, fail_type: str = "") -> Iterator[str]:
+    """A webhook receiver that verifies with the official SDK (tests/node/receiver.mjs).
+
+    Yields its URL; answers 200 when the SDK accepts, 400 when it refuses, and 500 for
+    events of ``fail_type``. Fails (never skips) when node or the SDK is missing.
+    """
+    import os
+    import time
+
+    problem = missing_prerequisite()
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    node = shutil.which("node")
+    assert node is not None
+    env = {**os.environ, "MUX_WEBHOOK_SECRET": secret, "FAIL_TYPE": fail_type}
+    proc = subprocess.Popen(
+        [node, str(NODE_DIR / "receiver.mjs")],
+        cwd=NODE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 20
+        line = ""
+        while not line.startswith("listening ") and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+        if not line.startswith("listening "):
+            stderr = proc.stderr.read() if proc.stderr else ""
+            pytest.fail(f"receiver.mjs did not start: {stderr}", pytrace=False)
+        yield f"http://127.0.0.1:{int(line.split()[1])}/webhooks/mux"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()

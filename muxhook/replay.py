@@ -1,0 +1,409 @@
+"""``muxhook replay``: saved events, freshly signed, sent to an app; expectations checked.
+
+Two steps, so that bad input never sends half a run: ``plan`` resolves every input
+(files, folders, globs, bundled names, stdin, scenarios, the event log) into
+``Delivery`` values, or raises one error naming the file and the problem; ``run``
+signs and sends them through the same forwarder as ``listen``, in order by default,
+and reports each ``Result``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import glob as globbing
+import random
+import sys
+import time
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from muxhook import fixtures, providers, signing
+from muxhook.errors import FixtureError, UsageError
+from muxhook.forward import Forwarder, OrderedGate, forwardable_headers
+from muxhook.store import Attempt
+
+__all__ = [
+    "Delivery",
+    "Expectation",
+    "ReplayOptions",
+    "Result",
+    "describe_failure",
+    "forgeries",
+    "from_log",
+    "junit_xml",
+    "plan",
+    "run",
+    "shard",
+    "wait_for_app",
+    "with_duplicates",
+]
+
+_FIXTURE_SUFFIXES = (".json", ".jpg", ".jpeg")
+
+
+class Expectation(NamedTuple):
+    """Which statuses count as the app handling an event well: ``2xx``, ``4xx``, ``200,202``."""
+
+    text: str
+
+    @classmethod
+    def parse(cls, text: str | int) -> Expectation:
+        """Validate ``2xx``, ``4xx``, ``200``, ``200,202``, ``2xx,409``; UsageError otherwise."""
+        spec = str(text).strip().lower()
+        parts = [part.strip() for part in spec.split(",") if part.strip()]
+        if not parts or not all(
+            (len(p) == 3 and p[0] in "12345" and (p[1:] == "xx" or p[1:].isdigit())) for p in parts
+        ):
+            raise UsageError(f"expect {text!r}: write 2xx, 4xx, 200 or a list such as 200,202")
+        return cls(",".join(parts))
+
+    def holds(self, status: int | None) -> bool:
+        """True when ``status`` is one of the expected ones."""
+        if status is None:
+            return False
+        code = str(status)
+        return any(
+            part == code or (part.endswith("xx") and part[0] == code[0])
+            for part in self.text.split(",")
+        )
+
+
+#: The default expectation: any 2xx answer.
+ANY_SUCCESS = Expectation("2xx")
+
+
+class Delivery(NamedTuple):
+    """One request to send, resolved before anything is sent."""
+
+    source: str  # what a person reads: a file, "scenario.toml step 2 (…)", "log #12"
+    provider: str
+    event_type: str | None
+    body: bytes
+    expect: Expectation | None  # None: the run's --expect
+    pause: float = 0.0  # seconds to wait after it (scenario steps)
+    group: str = ""  # deliveries of one group go one at a time, in order (a scenario)
+    kind: str = "event"  # "event", "duplicate N", or a forgery: "forged: …"
+    headers: tuple[tuple[str, str], ...] = ()  # set only for forgeries, already broken
+
+
+class Result(NamedTuple):
+    """What the app answered to one delivery."""
+
+    delivery: Delivery
+    expect: Expectation
+    attempt: Attempt
+
+    @property
+    def ok(self) -> bool:
+        """The answer met the expectation."""
+        return self.expect.holds(self.attempt.status)
+
+    @property
+    def reached(self) -> bool:
+        """The app answered at all."""
+        return self.attempt.status is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplayOptions:
+    """How to send."""
+
+    to: str
+    secrets: Mapping[str, str]
+    expect: Expectation = ANY_SUCCESS
+    concurrency: int = 1
+    timeout: float = 30.0
+    timestamp: int | None = None
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    insecure: bool = False
+
+
+# -- plan ---------------------------------------------------------------------------------
+
+
+def plan(
+    inputs: Sequence[str],
+    *,
+    provider: str | None = None,
+    sets: Sequence[str] = (),
+    unsets: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    now: float | None = None,
+    rng: random.Random | None = None,
+    stdin: typing.BinaryIO | None = None,
+) -> list[Delivery]:
+    """Resolve every input into deliveries, in a stable order; raise on the first bad one."""
+    environ = environ if environ is not None else {}
+    clock = time.time() if now is None else now
+    chance = rng or random.Random()  # noqa: S311 - ids for test events, not secrets
+    deliveries: list[Delivery] = []
+    for ref in inputs:
+        for item in _expand(ref):
+            if isinstance(item, bytes):
+                fixture = _from_stdin(item, provider)
+                deliveries.append(_from_fixture(fixture, "stdin", sets, unsets))
+            elif isinstance(item, Path) and item.suffix == ".toml":
+                deliveries.extend(_from_scenario(item, environ, clock, chance, sets, unsets))
+            elif isinstance(item, Path):
+                fixture = fixtures.load_file(item, provider=provider)
+                deliveries.append(_from_fixture(fixture, str(item), sets, unsets))
+            else:
+                fixture = fixtures.load(item, provider=provider)
+                deliveries.append(_from_fixture(fixture, item, sets, unsets))
+    if not deliveries:
+        raise UsageError("nothing to replay: the inputs hold no fixtures or scenarios")
+    return deliveries
+
+
+def _expand(ref: str) -> Iterable[str | Path | bytes]:
+    """One input as files (sorted), stdin bytes, or an event name."""
+    if ref == "-":
+        yield sys.stdin.buffer.read()
+        return
+    path = Path(ref)
+    if path.is_dir():
+        found = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix in (*_FIXTURE_SUFFIXES, ".toml")
+        )
+        if not found:
+            raise FixtureError(f"{ref}: no fixtures (.json, .jpg) or scenarios (.toml) in it")
+        yield from found
+        return
+    if any(c in ref for c in "*?["):
+        matched = sorted(Path(p) for p in globbing.glob(ref, recursive=True) if Path(p).is_file())
+        if not matched:
+            raise FixtureError(f"{ref}: the pattern matches no file")
+        yield from matched
+        return
+    if path.exists() or ref.endswith((*_FIXTURE_SUFFIXES, ".toml")) or "/" in ref:
+        if not path.exists():
+            raise FixtureError(f"{ref}: no such file")
+        yield path
+        return
+    yield ref  # an event name: fixtures.load resolves it, or suggests close names
+
+
+def _from_stdin(body: bytes, provider: str | None) -> fixtures.Fixture:
+    name = provider or providers.guess(body)
+    return fixtures.Fixture(name, body, providers.get(name).event_type(body))
+
+
+def _from_fixture(
+    fixture: fixtures.Fixture, source: str, sets: Sequence[str], unsets: Sequence[str]
+) -> Delivery:
+    body = fixtures.apply_overrides(fixture.body, list(sets), list(unsets), origin=source)
+    module = providers.get(fixture.provider)
+    return Delivery(source, fixture.provider, module.event_type(body), body, None)
+
+
+def _from_scenario(
+    path: Path,
+    environ: Mapping[str, str],
+    now: float,
+    rng: random.Random,
+    sets: Sequence[str],
+    unsets: Sequence[str],
+) -> list[Delivery]:
+    from muxhook import scenario
+
+    if not scenario.is_scenario(path):
+        raise FixtureError(f"{path}: a .toml file must be a scenario with [[steps]]")
+    loaded = scenario.load_scenario(path)
+    steps = scenario.render(
+        loaded, environ=environ, now=now, rng=rng, extra_sets=sets, extra_unsets=unsets
+    )
+    return [
+        Delivery(
+            step.source,
+            step.provider,
+            step.event_type,
+            step.body,
+            Expectation.parse(step.expect) if step.expect is not None else None,
+            step.pause,
+            group=str(path),
+        )
+        for step in steps
+    ]
+
+
+def from_log(rows: Iterable[typing.Any]) -> list[Delivery]:
+    """Deliveries from the event log's rows (``muxhook.store.StoredEvent``), oldest first."""
+    ordered = sorted(rows, key=lambda row: row.id)
+    return [
+        Delivery(
+            f"log #{row.id}",
+            row.provider or providers.guess(row.body),
+            row.event_type,
+            row.body,
+            None,
+        )
+        for row in ordered
+    ]
+
+
+def shard(deliveries: list[Delivery], index: int, count: int) -> list[Delivery]:
+    """Shard ``index`` (1-based) of ``count``: whole groups, dealt round-robin, stably."""
+    if count < 1 or not 1 <= index <= count:
+        raise UsageError(f"--shard {index}/{count}: write I/N with 1 ≤ I ≤ N")
+    groups: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        groups.setdefault(delivery.group or delivery.source, []).append(delivery)
+    mine = [g for n, g in enumerate(groups.values()) if n % count == index - 1]
+    return [delivery for group in mine for delivery in group]
+
+
+def with_duplicates(deliveries: list[Delivery], extra: int) -> list[Delivery]:
+    """Each delivery followed by ``extra`` copies of itself (same bytes, signed afresh)."""
+    if extra <= 0:
+        return deliveries
+    out: list[Delivery] = []
+    for delivery in deliveries:
+        out.append(delivery)
+        out.extend(
+            delivery._replace(kind=f"duplicate {n}", group=delivery.group or delivery.source)
+            for n in range(1, extra + 1)
+        )
+    return out
+
+
+def forgeries(delivery: Delivery, secret: str, now: int) -> list[Delivery]:
+    """Deliberately bad signatures for one event, each of which the app must refuse (4xx)."""
+    body = delivery.body
+    name = delivery.provider
+    real = signing.sign(body, secret=secret, provider=name, timestamp=now)
+    wrong = signing.sign(body, secret=_other_secret(name), provider=name, timestamp=now)
+    changed = body[:-1] + (b" " if body[-1:] != b" " else b"\t") if body else b" "
+    cases: list[tuple[str, dict[str, str], bytes]] = [
+        ("forged: signed with another secret", wrong, body),
+        ("forged: body changed after signing", real, changed),
+        ("forged: no signature header", _without_signature(real, name), body),
+    ]
+    if name == "mux":
+        stale = signing.sign(body, secret=secret, provider=name, timestamp=now - 86_400)
+        cases.append(("forged: timestamp a day old", stale, body))
+    return [
+        delivery._replace(
+            kind=kind,
+            body=forged_body,
+            expect=Expectation("4xx"),
+            headers=tuple(headers.items()),
+            group=delivery.group or delivery.source,
+        )
+        for kind, headers, forged_body in cases
+    ]
+
+
+def _other_secret(provider: str) -> str:
+    # A valid secret of the provider's own form, so the forgery fails only on the signature.
+    return "bXVuaG9vay1mb3JnZXJ5LWtleQ==" if provider != "mux" else "muxhook-forgery-key"
+
+
+def _without_signature(headers: Mapping[str, str], provider: str) -> dict[str, str]:
+    header = providers.get(provider).HEADER.lower()
+    return {k: v for k, v in headers.items() if k.lower() != header}
+
+
+# -- run ----------------------------------------------------------------------------------
+
+
+async def wait_for_app(url: str, seconds: float) -> bool:
+    """Poll until something accepts connections at ``url``'s host and port, or time runs out."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(parts.hostname or "localhost", port), 1.0
+            )
+        except (OSError, asyncio.TimeoutError):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return True
+
+
+async def run(
+    deliveries: list[Delivery],
+    options: ReplayOptions,
+    *,
+    on_result: Callable[[Result], None],
+) -> list[Result]:
+    """Sign and send every delivery; groups (scenarios) go one at a time, others in parallel."""
+    results: list[Result | None] = [None] * len(deliveries)
+    gate = OrderedGate(max(1, options.concurrency))
+    async with Forwarder(
+        timeout=options.timeout, concurrency=options.concurrency, insecure=options.insecure
+    ) as forwarder:
+
+        async def send(index: int, delivery: Delivery) -> None:
+            # With --concurrency 1 every delivery shares one key: strictly in order.
+            key = "all" if options.concurrency == 1 else (delivery.group or f"#{index}")
+            async with gate.turn(key):
+                headers = _headers(delivery, options)
+                attempt = await forwarder.post(options.to, delivery.body, headers)
+                result = Result(delivery, delivery.expect or options.expect, attempt)
+                results[index] = result
+                on_result(result)
+                if delivery.pause:
+                    await asyncio.sleep(delivery.pause)
+
+        await asyncio.gather(*(send(n, d) for n, d in enumerate(deliveries)))
+    return [r for r in results if r is not None]
+
+
+def _headers(delivery: Delivery, options: ReplayOptions) -> list[tuple[str, str]]:
+    if delivery.headers:
+        signed = dict(delivery.headers)
+    else:
+        secret = options.secrets[delivery.provider]
+        signed = signing.sign(
+            delivery.body, secret=secret, provider=delivery.provider, timestamp=options.timestamp
+        )
+    return forwardable_headers(list(signed.items()), options.extra_headers)
+
+
+def junit_xml(results: Sequence[Result], *, name: str = "muxhook replay") -> str:
+    """JUnit XML, one test case per delivery, which CI systems display."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    failures = sum(1 for r in results if not r.ok)
+    total = sum((r.attempt.latency_ms or 0) for r in results) / 1000
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuites name={quoteattr(name)} tests="{len(results)}" '
+        f'failures="{failures}" time="{total:.3f}">',
+        f'  <testsuite name={quoteattr(name)} tests="{len(results)}" '
+        f'failures="{failures}" time="{total:.3f}">',
+    ]
+    for result in results:
+        delivery = result.delivery
+        case = f"{delivery.event_type or '(no type)'}"
+        if delivery.kind != "event":
+            case += f" [{delivery.kind}]"
+        seconds = (result.attempt.latency_ms or 0) / 1000
+        lines.append(
+            f"    <testcase classname={quoteattr(delivery.source)} name={quoteattr(case)} "
+            f'time="{seconds:.3f}">'
+        )
+        if not result.ok:
+            message = describe_failure(result)
+            body = result.attempt.response_start.decode("utf-8", "replace")
+            lines.append(f"      <failure message={quoteattr(message)}>{escape(body)}</failure>")
+        lines.append("    </testcase>")
+    lines += ["  </testsuite>", "</testsuites>", ""]
+    return "\n".join(lines)
+
+
+def describe_failure(result: Result) -> str:
+    """One line: what was expected and what came back."""
+    attempt = result.attempt
+    got = str(attempt.status) if attempt.status is not None else f"no answer ({attempt.error})"
+    return f"expected {result.expect.text}, got {got}"

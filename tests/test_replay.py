@@ -1,0 +1,277 @@
+"""``muxhook replay`` end to end: real apps on loopback, exit codes, JUnit, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from muxhook import signing
+from tests.apps import Received, RecordingApp, free_port, serve
+from tests.conftest import FIXTURES
+from tests.listening import listening, muxhook_env
+from tests.mux_judge import sdk_receiver
+
+SECRET = "replay-test-secret-0001"
+ENV = {"MUX_WEBHOOK_SECRET": SECRET}
+
+
+def muxhook(
+    home: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "muxhook", *args],
+        capture_output=True,
+        text=True,
+        env=muxhook_env(home, {**ENV, **(env or {})}),
+        cwd=home,
+        timeout=300,
+        check=False,
+        input=stdin,
+    )
+
+
+def test_every_mux_fixture_is_accepted_by_an_sdk_verifying_receiver(tmp_path: Path) -> None:
+    with sdk_receiver(SECRET) as url:
+        result = muxhook(
+            tmp_path, "replay", str(FIXTURES / "mux"), "--to", url, "--concurrency", "8"
+        )
+    count = len(list((FIXTURES / "mux").glob("*.json")))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert f"{count} of {count} events handled as expected" in result.stderr
+
+
+def test_one_failing_event_type_fails_the_run_and_the_junit_names_it(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    with sdk_receiver(SECRET, fail_type="video.asset.errored") as url:
+        result = muxhook(
+            tmp_path, "replay", str(FIXTURES / "mux"), "--to", url, "--junit", str(junit)
+        )
+    assert result.returncode == 1
+    suite = ET.parse(junit).getroot().find("testsuite")  # noqa: S314 - our own output
+    assert suite is not None
+    failed = [case for case in suite.iter("testcase") if case.find("failure") is not None]
+    assert [case.get("name") for case in failed] == ["video.asset.errored"]
+    failure = failed[0].find("failure")
+    assert failure is not None and failure.get("message") == "expected 2xx, got 500"
+    assert suite.get("failures") == "1"
+    assert "✗ 500" in result.stdout and "expected 2xx, got 500" in result.stdout
+
+
+def test_tamper_fails_against_an_app_that_does_not_verify(
+    tmp_path: Path, app: RecordingApp
+) -> None:
+    result = muxhook(tmp_path, "replay", "video.asset.ready", "--to", app.url, "--tamper")
+    assert result.returncode == 1
+    assert result.stdout.count("expected 4xx, got 200") == 4
+    assert "[forged: signed with another secret]" in result.stdout
+
+
+def test_tamper_passes_against_an_app_that_verifies(tmp_path: Path) -> None:
+    with sdk_receiver(SECRET) as url:
+        result = muxhook(
+            tmp_path, "replay", "video.asset.ready", "video.upload.created", "--to", url, "--tamper"
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "10 of 10 events handled as expected" in result.stderr
+
+
+def test_wait_for_app_handles_an_app_that_starts_late(tmp_path: Path) -> None:
+    port = free_port()
+    late = RecordingApp()
+
+    def start_late() -> None:
+        time.sleep(1.5)
+        with serve(late, port=port):
+            time.sleep(8)
+
+    starter = threading.Thread(target=start_late, daemon=True)
+    starter.start()
+    result = muxhook(
+        tmp_path,
+        "replay",
+        "video.asset.ready",
+        "--to",
+        f"http://127.0.0.1:{port}/hooks",
+        "--wait-for-app",
+        "20",
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(late.requests) == 1
+
+
+def test_wait_for_app_gives_up_with_exit_3(tmp_path: Path) -> None:
+    port = free_port()
+    result = muxhook(
+        tmp_path,
+        "replay",
+        "video.asset.ready",
+        "--to",
+        f"http://127.0.0.1:{port}/hooks",
+        "--wait-for-app",
+        "1",
+    )
+    assert result.returncode == 3
+    assert "within 1 s (--wait-for-app)" in result.stderr
+
+
+def test_unreachable_app_is_exit_3(tmp_path: Path) -> None:
+    result = muxhook(
+        tmp_path, "replay", "video.asset.ready", "--to", f"http://127.0.0.1:{free_port()}/hooks"
+    )
+    assert result.returncode == 3
+    assert "connection refused; is your app running on port" in result.stderr
+
+
+def test_a_folder_saved_by_listen_replays_unchanged(tmp_path: Path) -> None:
+    saved = tmp_path / "saved"
+    with listening(
+        "--port",
+        "0",
+        "--no-tunnel",
+        "--db",
+        str(tmp_path / "e.db"),
+        "--save",
+        str(saved),
+        home=tmp_path,
+        env=ENV,
+    ) as listener:
+        import httpx
+
+        for name in ("video.asset.created", "video.asset.ready"):
+            body = (FIXTURES / "mux" / f"{name}.json").read_bytes()
+            httpx.post(listener.url, content=body, headers=signing.sign(body, secret=SECRET))
+        listener.wait_for_stdout(2)
+    with sdk_receiver(SECRET) as url:
+        result = muxhook(tmp_path, "replay", str(saved), "--to", url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("✓")]
+    assert [line.split()[4] for line in lines] == ["video.asset.created", "video.asset.ready"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["./missing.json"], "missing.json: no such file"),
+        (["video.asset.redy"], "did you mean video.asset.ready"),
+        (["video.asset.ready", "--set", "data.tracks.9.id=x"], "index 9 is out of range"),
+        (["video.asset.ready", "--expect", "often"], "expect 'often'"),
+        (["video.asset.ready", "--shard", "3/2"], "--shard 3/2"),
+    ],
+)
+def test_bad_input_is_exit_2_before_anything_is_sent(
+    tmp_path: Path, app: RecordingApp, args: list[str], message: str
+) -> None:
+    result = muxhook(tmp_path, "replay", *args, "--to", app.url)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert app.requests == []
+
+
+def test_invalid_json_fixture_names_the_file(tmp_path: Path, app: RecordingApp) -> None:
+    (tmp_path / "broken.json").write_text('{"type": "video.asset.ready",')
+    result = muxhook(tmp_path, "replay", "broken.json", "--set", "data.x=1", "--to", app.url)
+    assert result.returncode == 2
+    assert "broken.json" in result.stderr and app.requests == []
+
+
+def test_an_empty_folder_is_bad_input(tmp_path: Path, app: RecordingApp) -> None:
+    (tmp_path / "empty").mkdir()
+    result = muxhook(tmp_path, "replay", "empty", "--to", app.url)
+    assert result.returncode == 2 and "no fixtures" in result.stderr
+
+
+def test_shards_split_the_set_without_overlap(tmp_path: Path) -> None:
+    seen: list[list[str]] = []
+    for index in (1, 2, 3):
+        with serve(RecordingApp()) as app:
+            result = muxhook(
+                tmp_path, "replay", str(FIXTURES / "mux"), "--to", app.url, "--shard", f"{index}/3"
+            )
+            assert result.returncode == 0
+            seen.append(sorted(json.loads(r.body)["type"] for r in app.requests))
+    everything = sorted(p.stem for p in (FIXTURES / "mux").glob("*.json"))
+    assert sorted(t for shard in seen for t in shard) == everything
+    assert all(abs(len(shard) - len(everything) / 3) <= 1 for shard in seen)
+
+
+def test_duplicates_are_sent_and_compared(tmp_path: Path, app: RecordingApp) -> None:
+    result = muxhook(tmp_path, "replay", "video.asset.ready", "--to", app.url, "--duplicates", "2")
+    assert result.returncode == 0
+    assert len(app.requests) == 3 and len({r.body for r in app.requests}) == 1
+
+
+def test_duplicates_answered_differently_are_reported(tmp_path: Path) -> None:
+    seen: set[bytes] = set()
+
+    def idempotent_badly(request: Received) -> tuple[int, bytes]:
+        status = 409 if request.body in seen else 200
+        seen.add(request.body)
+        return status, b"{}"
+
+    with serve(RecordingApp(idempotent_badly)) as app:
+        result = muxhook(
+            tmp_path, "replay", "video.asset.ready", "--to", app.url, "--duplicates", "1"
+        )
+    assert result.returncode == 1
+    assert "[duplicate 1]" in result.stdout and "expected 2xx, got 409" in result.stdout
+
+
+def test_json_lines_and_github_annotations(tmp_path: Path) -> None:
+    with serve(RecordingApp(lambda _: (500, b"boom"))) as app:
+        result = muxhook(
+            tmp_path,
+            "replay",
+            "video.asset.ready",
+            "--to",
+            app.url,
+            "--json",
+            env={"GITHUB_ACTIONS": "true"},
+        )
+    lines = result.stdout.splitlines()
+    document = json.loads(lines[0])
+    assert (document["status"], document["ok"], document["expected"]) == (500, False, "2xx")
+    assert lines[1].startswith("::error title=muxhook replay: video.asset.ready::")
+    assert result.returncode == 1
+
+
+def test_expect_4xx_and_exact_codes(tmp_path: Path) -> None:
+    with serve(RecordingApp(lambda _: (202, b"{}"))) as app:
+        assert (
+            muxhook(
+                tmp_path, "replay", "video.asset.ready", "--to", app.url, "--expect", "200,202"
+            ).returncode
+            == 0
+        )
+        assert (
+            muxhook(
+                tmp_path, "replay", "video.asset.ready", "--to", app.url, "--expect", "200"
+            ).returncode
+            == 1
+        )
+
+
+def test_stdin_and_from_log(tmp_path: Path, app: RecordingApp) -> None:
+    body = (FIXTURES / "mux" / "video.asset.ready.json").read_text()
+    assert muxhook(tmp_path, "replay", "-", "--to", app.url, stdin=body).returncode == 0
+    db = tmp_path / "e.db"
+    with listening(
+        "--port", "0", "--no-tunnel", "--db", str(db), home=tmp_path, env=ENV
+    ) as listener:
+        import httpx
+
+        httpx.post(
+            listener.url, content=body.encode(), headers=signing.sign(body.encode(), secret=SECRET)
+        )
+        listener.wait_for_stdout(1)
+    result = muxhook(tmp_path, "replay", "--from-log", "--db", str(db), "--to", app.url)
+    assert result.returncode == 0, result.stderr
+    assert [r.body for r in app.requests] == [body.encode(), body.encode()]
+    for request in app.requests:
+        signing.verify(request.body, request.headers, secret=SECRET)
