@@ -1,9 +1,10 @@
 """The console entry point, with a fast path for the commands that must start quickly.
 
-Importing Typer costs ~140 ms here, more than the whole start-up budget of
-``muxhook sign`` (150 ms; the official Mux CLI's compiled binary takes 198 ms).
-So ``--version``, ``sign`` and ``verify`` are parsed here from a small table
-that mirrors their Typer declarations; ``tests/test_entry.py`` fails when the two
+Importing Typer costs ~140 ms here (and ~200 ms more once it pulls in pydantic to
+convert parameters), more than the whole start-up budget of ``muxhook sign``
+(150 ms; the official Mux CLI's compiled binary takes 198 ms), and a large part of
+a CI replay. So ``--version``, ``sign``, ``verify`` and ``replay`` are parsed here
+from a small table that mirrors their Typer declarations; ``tests/test_entry.py`` fails when the two
 drift apart. Anything this parser does not fully understand (help, completion,
 an unknown or malformed option, a missing argument) goes to the Typer app, so
 errors and help look the same whichever door a command came in by.
@@ -48,6 +49,32 @@ FAST_COMMANDS: dict[str, tuple[Opt, ...]] = {
         Opt("tolerance", ("--tolerance",), "float", 300.0),
         Opt("max_future", ("--max-future",), "float", 300.0),
         Opt("json_", ("--json",), "flag", False),
+    ),
+    "replay": (
+        Opt("inputs", (), "multi"),
+        Opt("to", ("--to",), "str", ""),
+        Opt("secret", ("--secret",), "str"),
+        Opt("provider", ("--provider",), "str"),
+        Opt("set_", ("--set",), "multi"),
+        Opt("unset", ("--unset",), "multi"),
+        Opt("timestamp", ("--timestamp",), "int"),
+        Opt("expect", ("--expect",), "str", "2xx"),
+        Opt("tamper", ("--tamper",), "flag", False),
+        Opt("duplicates", ("--duplicates",), "int", 0),
+        Opt("concurrency", ("--concurrency",), "int", 1),
+        Opt("timeout", ("--timeout",), "float", 30.0),
+        Opt("wait_for_app", ("--wait-for-app",), "float", 0.0),
+        Opt("shard", ("--shard",), "str"),
+        Opt("json_", ("--json",), "flag", False),
+        Opt("junit", ("--junit",), "str"),
+        Opt("header", ("--header", "-H"), "multi"),
+        Opt("insecure", ("--insecure",), "flag", False),
+        Opt("from_log", ("--from-log",), "flag", False),
+        Opt("type_", ("--type",), "str"),
+        Opt("status", ("--status",), "str"),
+        Opt("since", ("--since",), "str"),
+        Opt("limit", ("--limit",), "int"),
+        Opt("db", ("--db",), "str"),
     ),
 }
 
@@ -96,12 +123,18 @@ def parse_fast(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
             values[opt.dest].append(value)
         else:
             values[opt.dest] = value
+    if positionals and positionals[-1].kind == "multi":  # FILES...: takes the rest
+        values[positionals[-1].dest] = given[len(positionals) - 1 :]
+        given = given[: len(positionals) - 1]
+        positionals = positionals[:-1]
     if len(given) > len(positionals):
         return None
     for opt, arg in zip(positionals, given, strict=False):
         values[opt.dest] = arg
     if any(values[opt.dest] is None for opt in positionals):
         return None  # a required argument is missing: let Typer say so
+    if argv[0] == "replay" and not values["to"]:
+        return None  # Typer says that --to is needed
     return argv[0], values
 
 

@@ -823,8 +823,6 @@ def replay(
     db: str | None = None,
 ) -> ExitCode:
     """Send fixtures, scenarios or logged events, freshly signed; check what the app answers."""
-    import asyncio
-
     from muxhook import providers
     from muxhook import replay as engine
     from muxhook.errors import DeliveryError
@@ -903,8 +901,15 @@ def replay(
             )
         return await engine.run(deliveries, options, on_result=view.result)
 
-    results = asyncio.run(main())
-    view.summary(results)
+    collected: list[engine.Result] = []
+
+    async def timed() -> None:
+        collected.extend(await main())
+
+    started = time.perf_counter()
+    _run_loop(timed())
+    view.summary(collected, seconds=time.perf_counter() - started)
+    results = collected
     if junit:
         try:
             Path(junit).write_text(engine.junit_xml(results), encoding="utf-8")

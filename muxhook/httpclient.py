@@ -12,7 +12,6 @@ origin, speaks TLS when the URL is https, and never follows redirects.
 from __future__ import annotations
 
 import asyncio
-import ssl
 import typing
 from collections import defaultdict, deque
 from urllib.parse import urlsplit
@@ -122,10 +121,12 @@ class Http1Pool:
         self.keep = keep
         self.per_origin = per_origin
         self._idle: defaultdict[_Origin, deque[_Connection]] = defaultdict(deque)
-        self._tls: ssl.SSLContext | None = None
+        self._tls: typing.Any = None  # an ssl.SSLContext, made on the first https request
         self.insecure = insecure
 
-    def _context(self) -> ssl.SSLContext:
+    def _context(self) -> typing.Any:
+        import ssl  # ~20 ms to import: only for https
+
         if self._tls is None:
             context = ssl.create_default_context()
             if self.insecure:
@@ -168,9 +169,10 @@ class Http1Pool:
                 origin.port,
                 ssl=self._context() if origin.scheme == "https" else None,
             )
-        except ssl.SSLError as error:
-            raise ConnectionFailed(f"TLS failed ({error.reason or error})") from None
         except OSError as error:
+            if type(error).__name__.startswith("SSL"):
+                reason = getattr(error, "reason", None) or error
+                raise ConnectionFailed(f"TLS failed ({reason})") from None
             raise ConnectionFailed(error.strerror or str(error)) from None
         return connection
 

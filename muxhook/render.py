@@ -578,15 +578,13 @@ class ReplayView:
                 line += ": " + printable_body(attempt.response_start, 160)
         return line
 
-    def summary(self, results: list[Result], *, limit: int = 60) -> None:
+    def summary(self, results: list[Result], *, seconds: float, limit: int = 60) -> None:
         """The table of every delivery (failures only past ``limit`` rows), then the counts."""
         if self._progress is not None:
             self._progress.stop()
-        if self.json_lines:
-            return
         failed = [r for r in results if not r.ok]
         rows = results if len(results) <= limit else failed
-        if rows and self.out.stdout.isatty():
+        if rows and self.out.stdout.isatty() and not self.json_lines:
             from rich.console import Console
             from rich.table import Table
 
@@ -608,7 +606,9 @@ class ReplayView:
                     style=None if r.ok else "red",
                 )
             Console(file=self.out.stdout, highlight=False).print(table)
+        rate = f" ({len(results) / seconds:,.0f} events/s)" if seconds > 0 else ""
         self.out.say(
             f"{len(results) - len(failed)} of {len(results)} events handled as expected"
             + (f"; {len(failed)} failed" if failed else "")
+            + f", sent in {seconds:.2f} s{rate}"
         )
