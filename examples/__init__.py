@@ -1,0 +1,1 @@
+"""Runnable examples: webhook receivers and the tests that use muxhook's pytest plugin."""

@@ -1,0 +1,1 @@
+"""Mux webhook receivers, one per framework, that verify the raw body with muxhook."""

@@ -1,0 +1,1 @@
+"""A single-file Django project that receives Mux webhooks (see app.py)."""

@@ -1,0 +1,1 @@
+"""Tests of the example receivers, written with muxhook's pytest plugin."""

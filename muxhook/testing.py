@@ -1,0 +1,225 @@
+"""Signed webhooks for your own test suite: in-process, offline, no listener.
+
+Send one to your app's test client and check that it is handled::
+
+    from muxhook.testing import signed_event
+
+    headers, body = signed_event("video.asset.ready", "my-test-secret",
+                                 data__passthrough="order-42")
+    response = client.post("/webhooks/mux", content=body, headers=headers)
+
+Overrides are keyword arguments whose name is a dotted path written with ``__``
+for the dots (``data__tracks__0__max_width=1920``); their values are Python
+values, turned into JSON: ``"abc"`` stays a string, ``12.5`` a number, ``None``
+becomes ``null``. A path that is not a Python name goes in ``set=`` as it is
+(``set={"data.robots.job.summarize.completed.status": "errored"}``), and ``unset=``
+removes fields. Without overrides the body is the fixture's exact bytes.
+
+With the pytest plugin (installed with muxhook), the ``muxhook_webhook`` fixture
+is a ``WebhookFactory`` bound to the ``muxhook_secret`` fixture::
+
+    def test_ready(client, muxhook_webhook):
+        event = muxhook_webhook("video.asset.ready", data__passthrough="order-42")
+        assert client.post("/webhooks/mux", content=event.body,
+                           headers=event.headers).status_code == 200
+
+    def test_forgery(client, muxhook_webhook):
+        event = muxhook_webhook.tampered("video.asset.ready")
+        assert client.post("/webhooks/mux", content=event.body,
+                           headers=event.headers).status_code == 400
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, NamedTuple
+
+from muxhook import fixtures, providers
+from muxhook.errors import UsageError
+from muxhook.signing import sign
+
+__all__ = ["SignedWebhook", "Tamper", "WebhookFactory", "signed_event"]
+
+#: How ``WebhookFactory.tampered`` forges: another secret, or a body changed after signing.
+Tamper = Literal["secret", "body"]
+
+
+class SignedWebhook(NamedTuple):
+    """A webhook ready for a test client: ``client.post(url, content=body, headers=headers)``.
+
+    It unpacks like the pair that ``signed_event`` returns, plus two fields::
+
+        headers, body, event_type, provider = muxhook_webhook("video.asset.ready")
+    """
+
+    headers: dict[str, str]
+    body: bytes
+    event_type: str | None
+    provider: str
+
+    def json(self) -> Any:
+        """The body, parsed: ``event.json()["data"]["passthrough"]``."""
+        return json.loads(self.body)
+
+    @property
+    def content_type(self) -> str:
+        """The body's media type (``application/json``, or ``image/jpeg`` for a thumbnail)."""
+        return providers.header_value(self.headers, "Content-Type") or "application/json"
+
+
+def signed_event(
+    name_or_path: str,
+    secret: str,
+    *,
+    provider: str | None = None,
+    timestamp: int | None = None,
+    set: Mapping[str, object] | None = None,  # reads like the CLI's --set
+    unset: Iterable[str] = (),
+    **overrides: object,
+) -> tuple[dict[str, str], bytes]:
+    """Sign a bundled fixture or a fixture file; return ``(headers, body)``.
+
+    ``name_or_path`` is an event name (``video.asset.ready``,
+    ``fastpix:video.media.ready``, ``millicast:media.completed``) or a path to
+    your own fixture file. ``provider`` is the provider of a bare name or of a
+    file whose folder and shape do not say. ``timestamp`` (unix seconds, Mux
+    only) defaults to now; an old one makes a stale event::
+
+        headers, body = signed_event("video.asset.ready", secret,
+                                     data__passthrough="order-42",
+                                     data__tracks__0__max_width=1920,
+                                     unset=["data.static_renditions"])
+
+    ``headers`` holds the signature header and ``Content-Type``.
+
+    Raises:
+        UnknownEventError: no catalog has that event (the message suggests names).
+        UsageError: a bad override path or value, an unknown provider, no secret.
+    """
+    webhook = _build(name_or_path, secret, provider, timestamp, set, unset, overrides)
+    return webhook.headers, webhook.body
+
+
+class WebhookFactory:
+    """Signed webhooks with one secret; what the ``muxhook_webhook`` fixture returns.
+
+    ::
+
+        factory = WebhookFactory(secret="my-test-secret")      # Mux by default
+        event = factory("video.asset.ready", data__passthrough="order-42")
+        event.headers   # {"Mux-Signature": "t=…,v1=…", "Content-Type": "application/json"}
+        event.body      # the bytes to send
+        event.json()["data"]["passthrough"]                    # "order-42"
+        forged = factory.tampered("video.asset.ready")        # must be refused
+
+    ``provider`` is the provider of bare event names; ``fastpix:…`` and
+    ``millicast:…`` names pick their own (the secret must then be theirs).
+    """
+
+    def __init__(self, secret: str, provider: str = "mux") -> None:
+        providers.get(provider)  # an unknown provider fails here, not at the first call
+        self.secret = secret
+        self.provider = provider
+
+    def __repr__(self) -> str:
+        return f"WebhookFactory(provider={self.provider!r}, secret=<{len(self.secret)} chars>)"
+
+    def __call__(
+        self,
+        name_or_path: str,
+        *,
+        timestamp: int | None = None,
+        set: Mapping[str, object] | None = None,
+        unset: Iterable[str] = (),
+        **overrides: object,
+    ) -> SignedWebhook:
+        """A correctly signed webhook; arguments as for ``signed_event``."""
+        return _build(name_or_path, self.secret, self.provider, timestamp, set, unset, overrides)
+
+    def tampered(
+        self,
+        name_or_path: str,
+        *,
+        how: Tamper = "secret",
+        timestamp: int | None = None,
+        set: Mapping[str, object] | None = None,
+        unset: Iterable[str] = (),
+        **overrides: object,
+    ) -> SignedWebhook:
+        """A forgery: a well-formed signature header that does not verify.
+
+        ``how="secret"`` (default) signs with a secret other than yours, as
+        someone who does not know it would. ``how="body"`` signs the body with
+        your secret and then changes it, as a tampering proxy would (your app
+        must verify the raw bytes it received). A stale Mux event is
+        ``factory(name, timestamp=0)``.
+        """
+        if how not in ("secret", "body"):
+            raise UsageError(f"tampered(how={how!r}): choose 'secret' or 'body'")
+        if how == "secret":
+            forged = _other_secret(self.secret)
+            return _build(name_or_path, forged, self.provider, timestamp, set, unset, overrides)
+        genuine = _build(name_or_path, self.secret, self.provider, timestamp, set, unset, overrides)
+        return genuine._replace(body=_alter(genuine.body))
+
+
+def _build(
+    name_or_path: str,
+    secret: str,
+    provider: str | None,
+    timestamp: int | None,
+    sets: Mapping[str, object] | None,
+    unsets: Iterable[str],
+    overrides: Mapping[str, object],
+) -> SignedWebhook:
+    fixture = fixtures.load(name_or_path, provider=provider)
+    assignments = {path.replace("__", "."): value for path, value in overrides.items()}
+    assignments.update(sets or {})
+    if isinstance(unsets, str):
+        raise UsageError(f"unset={unsets!r}: give a list of paths, e.g. unset=[{unsets!r}]")
+    removals = list(unsets)
+    body = fixtures.apply_overrides(
+        fixture.body,
+        [f"{path}={_to_json(path, value)}" for path, value in assignments.items()],
+        removals,
+        origin=name_or_path,
+    )
+    event_type = fixture.event_type
+    if assignments or removals:
+        event_type = providers.get(fixture.provider).event_type(body) or event_type
+    headers = sign(body, secret=secret, provider=fixture.provider, timestamp=timestamp)
+    headers.setdefault("Content-Type", "application/json")
+    return SignedWebhook(headers, body, event_type, fixture.provider)
+
+
+def _to_json(path: str, value: object) -> str:
+    """A Python value as the JSON text that ``apply_overrides`` reads back unchanged."""
+    if "=" in path:
+        raise UsageError(f"override {path!r}: a path cannot contain '='")
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise UsageError(
+            f"override {path}: {value!r} cannot be written as JSON ({error})"
+        ) from None
+
+
+def _other_secret(secret: str) -> str:
+    """A well-formed secret (base64, so every provider takes it) that is not ``secret``."""
+    digest = hashlib.sha256(b"muxhook-forgery:" + secret.encode("utf-8")).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _alter(body: bytes) -> bytes:
+    """``body`` with one byte changed, still the same kind of document."""
+    if not body:
+        return b" "
+    for position in range(len(body) - 1, -1, -1):
+        byte = body[position]
+        if 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A:
+            flipped = byte + 1 if byte not in (0x39, 0x5A, 0x7A) else byte - 1
+            return body[:position] + bytes([flipped]) + body[position + 1 :]
+    return body[:-1] + bytes([body[-1] ^ 0x01])
