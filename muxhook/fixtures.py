@@ -22,6 +22,9 @@ __all__ = [
     "load",
     "parse_assignment",
     "save",
+    "set_path",
+    "split_key",
+    "unset_path",
 ]
 
 _PATH_SUFFIXES = (".json", ".jpg", ".jpeg", ".bin")
@@ -123,13 +126,13 @@ def apply_overrides(body: bytes, sets: list[str], unsets: list[str], *, origin: 
         raise FixtureError(f"{where}--set/--unset need a JSON body, and this one is not") from None
     for text in sets:
         path, value = parse_assignment(text)
-        document = _set(document, path, value, option="--set")
+        document = set_path(document, path, value, option="--set")
     for path in unsets:
-        document = _unset(document, path)
+        document = unset_path(document, path)
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _split(container: object, parts: list[str]) -> tuple[str, list[str]]:
+def split_key(container: object, parts: list[str]) -> tuple[str, list[str]]:
     """The next key: the longest run of dotted parts that is an existing key, else one part.
 
     Keys may contain dots (robots events nest their job under a key such as
@@ -175,15 +178,16 @@ def _index(
     return index
 
 
-def _set(document: object, path: str, value: object, option: str) -> object:
+def set_path(document: object, path: str, value: object, option: str = "--set") -> object:
+    """Set the field at dotted ``path`` (``option`` names the setting in error messages)."""
     parts = path.split(".")
     if parts == [""] or "" in parts:
         raise UsageError(f"{option} {path!r}: the path has an empty part")
     node = document
-    key, rest = _split(node, parts)
+    key, rest = split_key(node, parts)
     while rest:
         node = _step(node, key, path, option, create=True)
-        key, rest = _split(node, rest)
+        key, rest = split_key(node, rest)
     if isinstance(node, list):
         index = _index(node, key, path, option, allow_end=True)
         if index == len(node):
@@ -197,17 +201,18 @@ def _set(document: object, path: str, value: object, option: str) -> object:
     return document
 
 
-def _unset(document: object, path: str) -> object:
+def unset_path(document: object, path: str, option: str = "--unset") -> object:
+    """Remove the field at dotted ``path`` (``option`` names the setting in error messages)."""
     parts = path.split(".")
     node = document
-    key, rest = _split(node, parts)
+    key, rest = split_key(node, parts)
     while rest:
-        node = _step(node, key, path, "--unset", create=False)
-        key, rest = _split(node, rest)
+        node = _step(node, key, path, option, create=False)
+        key, rest = split_key(node, rest)
     if isinstance(node, list):
-        del node[_index(node, key, path, "--unset")]
+        del node[_index(node, key, path, option)]
     elif isinstance(node, dict) and key in node:
         del node[key]
     else:
-        raise UsageError(f"--unset {path}: no field {key!r} there")
+        raise UsageError(f"{option} {path}: no field {key!r} there")
     return document

@@ -166,7 +166,10 @@ def _expand(ref: str) -> Iterable[str | Path | bytes]:
     path = Path(ref)
     if path.is_dir():
         found = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix in (*_FIXTURE_SUFFIXES, ".toml")
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and (p.suffix in _FIXTURE_SUFFIXES or (p.suffix == ".toml" and _is_scenario(p)))
         )
         if not found:
             raise FixtureError(f"{ref}: no fixtures (.json, .jpg) or scenarios (.toml) in it")
@@ -183,7 +186,21 @@ def _expand(ref: str) -> Iterable[str | Path | bytes]:
             raise FixtureError(f"{ref}: no such file")
         yield path
         return
+    if "." not in ref and ":" not in ref:
+        from muxhook import scenario
+
+        bundled = scenario.bundled_scenarios()
+        if ref in bundled:  # a bundled scenario by name: mux-direct-upload
+            yield bundled[ref]
+            return
     yield ref  # an event name: fixtures.load resolves it, or suggests close names
+
+
+def _is_scenario(path: Path) -> bool:
+    """A .toml in a folder counts when it is a scenario (a pyproject.toml does not)."""
+    from muxhook import scenario
+
+    return scenario.is_scenario(path)
 
 
 def _from_stdin(body: bytes, provider: str | None) -> fixtures.Fixture:

@@ -275,3 +275,26 @@ def test_stdin_and_from_log(tmp_path: Path, app: RecordingApp) -> None:
     assert [r.body for r in app.requests] == [body.encode(), body.encode()]
     for request in app.requests:
         signing.verify(request.body, request.headers, secret=SECRET)
+
+
+def test_scenario_ids_stay_consistent_across_steps(tmp_path: Path, app: RecordingApp) -> None:
+    result = muxhook(tmp_path, "replay", "mux-direct-upload", "--to", app.url)
+    assert result.returncode == 0, result.stderr
+    bodies = [json.loads(r.body) for r in app.requests]
+    assert [b["type"] for b in bodies] == [
+        "video.upload.created",
+        "video.asset.created",
+        "video.asset.ready",
+        "video.upload.asset_created",
+    ]
+    upload, created, ready, done = bodies
+    assert upload["data"]["id"] == created["data"]["upload_id"] == done["data"]["id"]
+    assert created["data"]["id"] == ready["data"]["id"] == done["data"]["asset_id"]
+    assert len({b["id"] for b in bodies}) == 4  # each delivery is its own event
+
+
+def test_every_bundled_scenario_passes_an_sdk_verifying_receiver(tmp_path: Path) -> None:
+    mux_only = sorted((FIXTURES / "scenarios").glob("mux-*.toml"))
+    with sdk_receiver(SECRET) as url:
+        result = muxhook(tmp_path, "replay", *map(str, mux_only), "--to", url)
+    assert result.returncode == 0, result.stdout + result.stderr
