@@ -189,6 +189,7 @@ def main() -> int:
         app_url = f"http://127.0.0.1:{port_file.read_text()}/hook"
         db = scratch / "events.db"
         env = {**os.environ, "MUX_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # measured as installed: with bytecode
         listener = subprocess.Popen(
             [
                 sys.executable,

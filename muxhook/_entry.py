@@ -3,7 +3,7 @@
 Importing Typer costs ~140 ms here (and ~200 ms more once it pulls in pydantic to
 convert parameters), more than the whole start-up budget of ``muxhook sign``
 (150 ms; the official Mux CLI's compiled binary takes 198 ms), and a large part of
-a CI replay. So ``--version``, ``sign``, ``verify`` and ``replay`` are parsed here
+a CI replay. So ``--version``, ``sign``, ``verify``, ``events`` and ``replay`` are parsed here
 from a small table that mirrors their Typer declarations; ``tests/test_entry.py`` fails when the two
 drift apart. Anything this parser does not fully understand (help, completion,
 an unknown or malformed option, a missing argument) goes to the Typer app, so
@@ -26,11 +26,12 @@ class Opt(NamedTuple):
     flags: tuple[str, ...]  # empty for a positional argument
     kind: str  # "str", "int", "float", "flag" or "multi"
     default: object = None
+    required: bool = False
 
 
 FAST_COMMANDS: dict[str, tuple[Opt, ...]] = {
     "sign": (
-        Opt("event", (), "str"),
+        Opt("event", (), "str", required=True),
         Opt("secret", ("--secret",), "str"),
         Opt("provider", ("--provider",), "str"),
         Opt("timestamp", ("--timestamp",), "int"),
@@ -48,6 +49,11 @@ FAST_COMMANDS: dict[str, tuple[Opt, ...]] = {
         Opt("now", ("--now",), "float"),
         Opt("tolerance", ("--tolerance",), "float", 300.0),
         Opt("max_future", ("--max-future",), "float", 300.0),
+        Opt("json_", ("--json",), "flag", False),
+    ),
+    "events": (
+        Opt("pattern", (), "str"),
+        Opt("provider", ("--provider",), "str"),
         Opt("json_", ("--json",), "flag", False),
     ),
     "replay": (
@@ -131,7 +137,7 @@ def parse_fast(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
         return None
     for opt, arg in zip(positionals, given, strict=False):
         values[opt.dest] = arg
-    if any(values[opt.dest] is None for opt in positionals):
+    if any(opt.required and values[opt.dest] is None for opt in positionals):
         return None  # a required argument is missing: let Typer say so
     if argv[0] == "replay" and not values["to"]:
         return None  # Typer says that --to is needed

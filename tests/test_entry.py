@@ -43,7 +43,8 @@ def _declared(command: str) -> tuple[Opt, ...]:
         flags = tuple(param.opts) if is_option else ()
         kind = _kind(hints[str(param.name)])
         default = None if param.multiple else param.default
-        result.append(Opt(str(param.name), flags, kind, default))
+        required = bool(param.required) and not is_option
+        result.append(Opt(str(param.name), flags, kind, default, required))
     return tuple(result)
 
 
@@ -61,7 +62,7 @@ def test_fast_spec_matches_the_typer_declaration(command: str) -> None:
         ["sign", "x", "--timestamp", "soon"],  # not an int: Typer's message
         ["sign", "a", "b"],
         ["verify", "--json=yes"],
-        ["events"],
+        ["events", "--bogus"],
         [],
     ],
 )
