@@ -597,9 +597,10 @@ class ReplayView:
                     f"{r.attempt.latency_ms:.1f} ms" if r.attempt.latency_ms is not None else ""
                 )
                 kind = "" if r.delivery.kind == "event" else f" [{r.delivery.kind}]"
+                event_type = r.delivery.event_type or "(no type)"
                 table.add_row(
-                    (r.delivery.event_type or "(no type)") + kind,
-                    r.delivery.source,
+                    event_type + kind,
+                    r.delivery.source.removesuffix(f" ({event_type})"),  # said in "event"
                     r.expect.text,
                     got,
                     latency,

@@ -149,7 +149,7 @@ def plan(
                 deliveries.extend(_from_scenario(item, environ, clock, chance, sets, unsets))
             elif isinstance(item, Path):
                 fixture = fixtures.load_file(item, provider=provider)
-                deliveries.append(_from_fixture(fixture, str(item), sets, unsets))
+                deliveries.append(_from_fixture(fixture, _display(item), sets, unsets))
             else:
                 fixture = fixtures.load(item, provider=provider)
                 deliveries.append(_from_fixture(fixture, item, sets, unsets))
@@ -196,6 +196,16 @@ def _expand(ref: str) -> Iterable[str | Path | bytes]:
     yield ref  # an event name: fixtures.load resolves it, or suggests close names
 
 
+def _display(path: Path) -> str:
+    """A path as a person reads it: bundled ones by their place in the bundle, others
+    relative to the working directory when they are under it."""
+    resolved = path.resolve()
+    for base, prefix in ((fixtures.bundled_dir().resolve(), ""), (Path.cwd().resolve(), "")):
+        if resolved.is_relative_to(base):
+            return prefix + str(resolved.relative_to(base))
+    return str(path)
+
+
 def _is_scenario(path: Path) -> bool:
     """A .toml in a folder counts when it is a scenario (a pyproject.toml does not)."""
     from muxhook import scenario
@@ -232,9 +242,10 @@ def _from_scenario(
     steps = scenario.render(
         loaded, environ=environ, now=now, rng=rng, extra_sets=sets, extra_unsets=unsets
     )
+    shown, written = _display(path), str(path)
     return [
         Delivery(
-            step.source,
+            step.source.replace(written, shown, 1),
             step.provider,
             step.event_type,
             step.body,
