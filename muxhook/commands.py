@@ -828,7 +828,6 @@ def replay(
     from muxhook.errors import DeliveryError
     from muxhook.forward import parse_header_option, parse_route
     from muxhook.render import ReplayView
-    from muxhook.secrets import resolve_secret
 
     # Everything is checked before anything is sent.
     parse_route(to)
@@ -857,16 +856,7 @@ def replay(
         if not (index.isdigit() and count.isdigit()):
             raise UsageError(f"--shard {shard!r}: write I/N, e.g. --shard 2/4")
         deliveries = engine.shard(deliveries, int(index), int(count))
-    secrets: dict[str, str] = {}
-    for name in sorted({d.provider for d in deliveries}):
-        found = resolve_secret(name, secret)
-        if found is None:
-            module = providers.get(name)
-            raise UsageError(
-                f"no {module.LABEL} signing secret to sign with: pass --secret, set "
-                f"{module.SECRET_ENV}, or add it to .env"
-            )
-        secrets[name] = found.value
+    secrets = {name: _secret(name, secret) for name in sorted({d.provider for d in deliveries})}
     deliveries = engine.with_duplicates(deliveries, duplicates)
     if tamper:
         now = int(time.time()) if timestamp is None else timestamp

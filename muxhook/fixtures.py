@@ -21,6 +21,7 @@ __all__ = [
     "bundled_dir",
     "load",
     "parse_assignment",
+    "read",
     "save",
     "set_path",
     "split_key",
@@ -60,16 +61,21 @@ def load(ref: str, *, provider: str | None = None) -> Fixture:
     return fixture._replace(event_type=event.name)
 
 
-def load_file(path: Path, *, provider: str | None = None) -> Fixture:
-    """Read a fixture file; the provider comes from ``provider``, its folder or its body."""
+def read(path: Path, what: str = "fixture") -> bytes:
+    """A file's bytes, or one FixtureError line saying why it cannot be read."""
     try:
-        body = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise FixtureError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise FixtureError(f"{path}: is a directory; give one fixture file") from None
+        raise FixtureError(f"{path}: is a directory; give one {what} file") from None
     except OSError as error:
         raise FixtureError(f"{path}: cannot read it ({error.strerror})") from None
+
+
+def load_file(path: Path, *, provider: str | None = None) -> Fixture:
+    """Read a fixture file; the provider comes from ``provider``, its folder or its body."""
+    body = read(path)
     name = provider or (path.parent.name if path.parent.name in providers.NAMES else None)
     name = name or providers.guess(body)
     module = providers.get(name)

@@ -141,14 +141,9 @@ def is_scenario(path: Path) -> bool:
 
 def load_scenario(path: Path) -> Scenario:
     """Read and check a scenario (keys, types, event names, template references)."""
+    content = fixtures.read(path, "scenario")
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise FixtureError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FixtureError(f"{path}: is a directory; give one scenario file") from None
-    except OSError as error:
-        raise FixtureError(f"{path}: cannot read it ({error.strerror})") from None
+        text = content.decode("utf-8")
     except UnicodeDecodeError as error:
         raise FixtureError(f"{path}: not UTF-8 text (byte {error.start})") from None
     try:

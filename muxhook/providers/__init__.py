@@ -48,6 +48,7 @@ __all__ = [
     "json_field",
     "json_fields",
     "lower_headers",
+    "verify_body_signature",
 ]
 
 #: Provider names in detection order; Mux is the default.
@@ -205,3 +206,29 @@ def json_fields(body: bytes, *names: str) -> tuple[object, ...]:
 def json_field(body: bytes, name: str) -> object:
     """One top-level field of a JSON object body, or None."""
     return json_fields(body, name)[0]
+
+
+def verify_body_signature(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    name: str,
+    header: str,
+    parse: typing.Callable[[str], SignedHeader],
+    expected: str,
+) -> Verdict:
+    """The check of a provider that signs the body alone (FastPix, Millicast).
+
+    ``expected`` is the signature the secret gives for ``body``; any signature in the
+    header may match it, compared in constant time.
+    """
+    from muxhook.errors import SignatureError
+
+    value = header_value(headers, header)
+    if value is None:
+        raise SignatureError("missing_header", f"no {header} header", provider=name)
+    if not any_matches(expected, parse(value).signatures):
+        raise SignatureError(
+            "mismatch", f"{header} does not match the body and secret", provider=name
+        )
+    return Verdict(name, header)

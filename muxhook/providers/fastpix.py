@@ -16,11 +16,10 @@ from muxhook.providers import (
     Described,
     SignedHeader,
     Verdict,
-    any_matches,
     base64_secret_key,
-    header_value,
     load_object,
     text_or_none,
+    verify_body_signature,
 )
 from muxhook.providers._fastpix_events import EVENTS
 
@@ -84,15 +83,14 @@ def verify(
     ``now``, ``tolerance`` and ``max_future`` are accepted for a uniform interface;
     FastPix signs no timestamp.
     """
-    value = header_value(headers, HEADER)
-    if value is None:
-        raise SignatureError("missing_header", f"no {HEADER} header", provider=NAME)
-    parsed = parse_header(value)
-    if not any_matches(signature(body, secret_key(secret)), parsed.signatures):
-        raise SignatureError(
-            "mismatch", f"{HEADER} does not match the body and secret", provider=NAME
-        )
-    return Verdict(NAME, HEADER)
+    return verify_body_signature(
+        body,
+        headers,
+        name=NAME,
+        header=HEADER,
+        parse=parse_header,
+        expected=signature(body, secret_key(secret)),
+    )
 
 
 def describe(body: bytes, headers: Mapping[str, str] | None = None) -> Described:
