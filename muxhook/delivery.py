@@ -78,10 +78,11 @@ def unreachable_hint(url: str, error: BaseException) -> str:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     text = str(error) or type(error).__name__
-    if "refused" in text.lower() or "connect" in type(error).__name__.lower():
+    lowered = text.lower()
+    if "tls" in lowered or "ssl" in lowered or "certificate" in lowered:
+        return f"{text}; for a local self-signed certificate use --insecure"
+    if "refused" in lowered or "connecterror" in type(error).__name__.lower():
         return f"connection refused; is your app running on port {port}?"
-    if "ssl" in text.lower() or "certificate" in text.lower():
-        return f"TLS failed ({text}); for a local self-signed certificate use --insecure"
-    if "name" in text.lower() and "resolv" in text.lower():
+    if "name" in lowered and "resolv" in lowered:
         return f"cannot resolve host {parts.hostname!r}"
     return text

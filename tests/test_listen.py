@@ -467,3 +467,104 @@ def test_your_own_tunnel_url_is_printed_and_nothing_started(tmp_path: Path) -> N
     said = "\n".join(listener.stderr)
     assert "public URL: https://hooks.example.test/webhooks/mux" in said
     assert "nothing is started" in said
+
+
+# -- forwarding options: TLS to a local https app, extra headers, re-signing --------------------
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1, made with the openssl command."""
+    import shutil
+
+    openssl = shutil.which("openssl")
+    assert openssl, "the openssl command is needed to test forwarding to an https app"
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def test_insecure_forwards_to_a_local_https_app(tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    import http.server
+
+    from tests.apps import _handler_for
+
+    app = RecordingApp()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(app))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        target = f"https://127.0.0.1:{port}/hooks"
+        for flags, expected in ((["--insecure"], 200), ([], 502)):
+            with listening(
+                "--port",
+                "0",
+                "--no-tunnel",
+                "--db",
+                str(tmp_path / "e.db"),
+                "-f",
+                target,
+                *flags,
+                home=tmp_path,
+                env=ENV,
+            ) as listener:
+                answer = post(listener.url, ASSET_READY, signed(ASSET_READY))
+                listener.wait_for_stdout(1)
+            assert answer.status_code == expected, answer.text
+        assert "TLS failed" in answer.text and "--insecure" in answer.text
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [r.body for r in app.requests] == [ASSET_READY]
+
+
+def test_extra_headers_and_forward_secret(tmp_path: Path, app: RecordingApp, sdk: Judge) -> None:
+    with listening(
+        "--port",
+        "0",
+        "--no-tunnel",
+        "--db",
+        str(tmp_path / "e.db"),
+        "-f",
+        app.url,
+        "-H",
+        "X-Env: staging",
+        "--forward-secret",
+        "the-apps-own-secret-0001",
+        home=tmp_path,
+        env=ENV,
+    ) as listener:
+        answer = post(listener.url, ASSET_READY, signed(ASSET_READY))
+        listener.wait_for_stdout(1)
+    assert answer.status_code == 200
+    arrived = app.requests[0]
+    assert arrived.header("X-Env") == "staging" and arrived.body == ASSET_READY
+    header = arrived.header("Mux-Signature") or ""
+    assert sdk.verify(arrived.body, header, "the-apps-own-secret-0001", time.time())["ok"]
+    assert not sdk.verify(arrived.body, header, SECRET, time.time())["ok"]
