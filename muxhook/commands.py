@@ -20,8 +20,15 @@ from typing import Any
 from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, SignatureError, UsageError
 
 if typing.TYPE_CHECKING:
+    import asyncio
+    import socket
+
     from muxhook.fixtures import Fixture
-    from muxhook.render import Output
+    from muxhook.forward import Route
+    from muxhook.pipeline import ListenSettings
+    from muxhook.render import ListenView, Output
+    from muxhook.store import EventLog
+    from muxhook.tunnel import Tunnel
 
 __all__ = ["events", "run", "sign", "trigger", "verify"]
 
@@ -360,7 +367,7 @@ def listen(
     no_tunnel: bool = False,
     domain: str | None = None,
     ngrok_path: str | None = None,
-    stop: object = None,
+    stop: asyncio.Event | None = None,
 ) -> ExitCode:
     """Receive webhooks locally (behind a tunnel), record, verify, show and forward them."""
     from muxhook import listener, pipeline, providers
@@ -464,7 +471,7 @@ def _choose_tunnel(
     domain: str | None,
     ngrok_path: str | None,
     out: Output,
-) -> Any:
+) -> Tunnel | None:
     """The tunnel ``listen`` starts, or None for local only; says why in plain words."""
     if no_tunnel or mode == "none":
         out.say("  local only (--no-tunnel)")
@@ -508,18 +515,18 @@ def _run_loop(main: Any) -> None:
 
 
 async def _serve(
-    settings: Any,
-    log: Any,
-    view: Any,
-    sock: Any,
+    settings: ListenSettings,
+    log: EventLog,
+    view: ListenView,
+    sock: socket.socket,
     ready: Callable[[], None],
-    chosen: Any,
+    chosen: Tunnel | None,
     concurrency: int,
     forward_timeout: float,
     insecure: bool,
     limit: int,
-    routes: tuple[Any, ...],
-    stop: Any,
+    routes: tuple[Route, ...],
+    stop: asyncio.Event | None,
 ) -> None:
     import asyncio
     import gc

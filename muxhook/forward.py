@@ -129,11 +129,6 @@ class OrderedGate:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    @property
-    def waiting_objects(self) -> int:
-        """How many objects have a forward running or queued (for tests and the summary)."""
-        return len(self._locks)
-
 
 class Forwarder:
     """POSTs bodies to the app over pooled keep-alive connections (``muxhook.httpclient``)."""

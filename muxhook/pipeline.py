@@ -5,7 +5,7 @@ platform. The request is in the event log, committed, before it is shown,
 forwarded or answered, so nothing received is lost whatever fails later. The
 verdict is pure computation on the bytes in hand, so it is worked out while the
 row waits for its commit and written in the same row: one write instead of two.
-``replay`` reuses the tail (sign → forward → show) through ``deliver``.
+``replay`` sends through the same ``Forwarder`` and ``OrderedGate``.
 """
 
 from __future__ import annotations

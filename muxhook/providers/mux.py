@@ -50,7 +50,6 @@ MODEL = "MuxEvent"
 DEFAULT_TOLERANCE = 300.0
 
 _INTEGER = re.compile(r"[0-9]{1,15}")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def secret_key(secret: str) -> bytes:
@@ -173,8 +172,3 @@ def event_type(body: bytes, headers: Mapping[str, str] | None = None) -> str | N
 
 def _preview(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
-
-
-def looks_like_hex(value: str) -> bool:
-    """True for a well-formed lowercase ``v1`` value."""
-    return bool(_HEX64.fullmatch(value))
