@@ -4,7 +4,7 @@
 
 Three processes on loopback: a fast app (uvicorn, answering 200 and counting), the
 listener (``muxhook listen --no-tunnel``, recording to SQLite, verifying each Mux
-signature and forwarding), and this load generator (aiohttp). It reports:
+signature and forwarding), and this load generator. It reports:
 
 - added latency at a paced rate: p50 and p95 through listen minus direct;
 - the drain rate of an unpaced burst (32 connections), through listen and direct;
