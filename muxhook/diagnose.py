@@ -132,7 +132,7 @@ def _body_variants(body: bytes) -> Iterator[tuple[str, bytes]]:
         yield "line endings were changed to CRLF", unix
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return
     for ascii_only in (False, True):
         candidate = json.dumps(parsed, separators=(",", ":"), ensure_ascii=ascii_only).encode()
@@ -179,7 +179,7 @@ def _whole_floats_as_ints(value: object) -> object:
 def _keys_sorted(body: bytes) -> bool:
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return False
     keys = list(parsed) if isinstance(parsed, dict) else []
     return len(keys) >= 3 and keys == sorted(keys)

@@ -9,6 +9,7 @@ then the body is re-serialised as compact JSON, as the platforms send it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 _PATH_SUFFIXES = (".json", ".jpg", ".jpeg", ".bin")
+_DIGITS = re.compile(r"[0-9]{1,9}")  # a list index: ASCII digits (int() reads more)
 
 
 class Fixture(NamedTuple):
@@ -118,6 +120,8 @@ def parse_assignment(text: str) -> tuple[str, object]:
         value: object = json.loads(raw)
     except ValueError:
         value = raw
+    except RecursionError:
+        raise UsageError(f"--set {path}: the value nests too deeply") from None
     return path, value
 
 
@@ -130,6 +134,8 @@ def apply_overrides(body: bytes, sets: list[str], unsets: list[str], *, origin: 
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise FixtureError(f"{where}--set/--unset need a JSON body, and this one is not") from None
+    except RecursionError:
+        raise FixtureError(f"{where}the body nests too deeply to edit") from None
     for text in sets:
         path, value = parse_assignment(text)
         document = set_path(document, path, value, option="--set")
@@ -171,7 +177,7 @@ def _step(container: object, key: str, path: str, option: str, *, create: bool) 
 def _index(
     container: list[object], key: str, path: str, option: str, *, allow_end: bool = False
 ) -> int:
-    if not key.lstrip("-").isdigit():
+    if not _DIGITS.fullmatch(key):
         raise UsageError(
             f"{option} {path}: {key!r} is not a list index (a list is indexed 0, 1, …)"
         )

@@ -754,6 +754,8 @@ def _load(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
         raise UsageError(
             f"body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise UsageError("body nests too deeply to parse") from None
     if not isinstance(payload, dict):
         raise UsageError(f"body is a JSON {_json_type(payload)}, not an object")
     return payload

@@ -134,8 +134,12 @@ class Pipeline:
         """Record, verify, show and forward one request; return the answer for the platform."""
         headers = dict(incoming.headers)
         name = self.settings.provider or providers.detect(headers)
-        described = _describe(name, incoming, headers)
-        verdict, reason = self._check(incoming.body, headers, name)
+        try:
+            described = _describe(name, incoming, headers)
+            verdict, reason = self._check(incoming.body, headers, name)
+        except Exception as error:
+            described = providers.Described()
+            verdict, reason = "invalid", f"could not be read: {type(error).__name__}: {error}"
         try:
             row, duplicate = await self.writes.record(  # 1. durable before anything else
                 incoming,

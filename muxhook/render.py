@@ -163,7 +163,7 @@ class Output:
         self.result(f"body      {len(row.body)} bytes")
         try:
             data = json.loads(row.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return
         self.pretty_json(data)
 
@@ -463,7 +463,7 @@ class ListenView:
             self.out.result(f"    {self.out.paint(name, 'blue')}: {value}")
         try:
             data = json.loads(event.incoming.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             self.out.result(f"    ({len(event.incoming.body)} bytes, not JSON)")
             return
         self.out.pretty_json(data)

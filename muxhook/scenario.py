@@ -640,7 +640,7 @@ class _Run:
         if index not in self.documents:
             try:
                 self.documents[index] = json.loads(done.body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 raise _Problem(f"{ref.written}: {done.label}'s body is not JSON") from None
         found = _dig(self.documents[index], ref.path, ref.written, f"{done.label}'s body")
         return copy.deepcopy(found)
@@ -664,7 +664,7 @@ def _compact(value: object) -> str:
 def _json_document(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _Problem("set/unset need a JSON body, and this one is not JSON") from None
 
 

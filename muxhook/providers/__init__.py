@@ -48,6 +48,7 @@ __all__ = [
     "json_field",
     "json_fields",
     "lower_headers",
+    "utf8_secret_key",
     "verify_body_signature",
 ]
 
@@ -82,7 +83,7 @@ def load_object(body: bytes) -> dict[str, typing.Any] | None:
     """The body as a JSON object, or None when it is not one."""
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return parsed if isinstance(parsed, dict) else None
 
@@ -162,7 +163,7 @@ def guess(body: bytes) -> str:
         return "millicast"  # a JPEG: Millicast's thumbnail hook
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return "mux"
     return guess_from_fields(parsed) if isinstance(parsed, dict) else "mux"
 
@@ -178,25 +179,47 @@ def any_matches(expected: str, signatures: Iterable[str]) -> bool:
     return found
 
 
+def utf8_secret_key(secret: str, provider: str) -> bytes:
+    """A secret used as it is (Mux): its UTF-8 bytes, never empty.
+
+    A secret from the environment that is not valid UTF-8 arrives as lone surrogates
+    (``os.environ`` decodes with surrogateescape): encoding it back gives the bytes
+    that were set, which is the key the sender used.
+    """
+    from muxhook.errors import UsageError
+
+    if not secret:
+        raise UsageError(f"the {provider} secret is empty: give the endpoint's signing secret")
+    try:
+        return secret.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise UsageError(f"the {provider} secret cannot be encoded as bytes") from None
+
+
 def base64_secret_key(secret: str, provider: str) -> bytes:
     """Decode a secret that the platform shows base64-encoded (FastPix, Millicast)."""
-    text = secret.strip()
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        from muxhook.errors import UsageError
+    from muxhook.errors import UsageError
 
+    text = secret.strip()
+    quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'"
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        hint = "remove the quotes around it" if quoted else "copy it exactly from the dashboard"
         raise UsageError(
             f"the {provider} secret is not base64: {provider} shows its signing secret "
-            "base64-encoded: copy it exactly from the dashboard"
+            f"base64-encoded; {hint}"
         ) from None
+    if not key:
+        raise UsageError(f"the {provider} secret is empty: give the endpoint's signing secret")
+    return key
 
 
 def json_fields(body: bytes, *names: str) -> tuple[object, ...]:
     """Top-level fields of a JSON object body; None for each when the body is not one."""
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         parsed = None
     if not isinstance(parsed, dict):
         return tuple(None for _ in names)

@@ -23,6 +23,7 @@ from muxhook.providers import (
     header_value,
     load_object,
     text_or_none,
+    utf8_secret_key,
 )
 from muxhook.providers._mux_events import EVENTS
 
@@ -54,7 +55,7 @@ _INTEGER = re.compile(r"[0-9]{1,15}")
 
 def secret_key(secret: str) -> bytes:
     """Mux keys the HMAC with the secret exactly as shown in the dashboard."""
-    return secret.encode("utf-8")
+    return utf8_secret_key(secret, LABEL)
 
 
 def signature(body: bytes, key: bytes, timestamp: str | None) -> str:
@@ -65,6 +66,10 @@ def signature(body: bytes, key: bytes, timestamp: str | None) -> str:
 
 def sign(body: bytes, *, secret: str, timestamp: int) -> dict[str, str]:
     """The headers that sign ``body`` at ``timestamp`` (unix seconds)."""
+    if not 0 <= int(timestamp) < 10**15:
+        from muxhook.errors import UsageError
+
+        raise UsageError(f"timestamp {timestamp} is not unix seconds (0 to 10^15)")
     t = str(int(timestamp))
     return {
         HEADER: f"t={t},v1={signature(body, secret_key(secret), t)}",
@@ -79,8 +84,12 @@ def parse_header(value: str) -> SignedHeader:
     """
     timestamp: str | None = None
     signatures: list[str] = []
-    for item in value.split(","):
-        key, sep, val = item.strip().partition("=")
+    spaced = False
+    # Whitespace around the whole value is not part of it (HTTP's optional whitespace,
+    # which the SDK's Headers object trims too); inside it, keys are read as written.
+    for item in value.strip().split(","):
+        key, sep, val = item.partition("=")
+        spaced |= key != key.strip()
         if not sep:
             continue
         if key == "t":
@@ -101,9 +110,11 @@ def parse_header(value: str) -> SignedHeader:
             provider=NAME,
         )
     if not signatures:
+        # Like the official SDK, keys are read exactly as written: " v1" is not v1.
+        where = "; it has spaces around its keys, which Mux never sends" if spaced else ""
         raise SignatureError(
             "no_signature",
-            f"{HEADER} has no v1= signature (schemes other than v1 are ignored)",
+            f"{HEADER} has no v1= signature (schemes other than v1 are ignored){where}",
             provider=NAME,
         )
     return SignedHeader(timestamp, tuple(signatures))
@@ -123,12 +134,13 @@ def verify(
     The signature is checked before the age, as the official SDK does, so a forged
     and old request reports the mismatch.
     """
+    key = secret_key(secret)  # an empty secret is refused before anything else
     value = header_value(headers, HEADER)
     if value is None:
         raise SignatureError("missing_header", f"no {HEADER} header", provider=NAME)
     parsed = parse_header(value)
     assert parsed.timestamp is not None  # parse_header guarantees it
-    expected = signature(body, secret_key(secret), parsed.timestamp)
+    expected = signature(body, key, parsed.timestamp)
     if not any_matches(expected, parsed.signatures):
         raise SignatureError(
             "mismatch",
