@@ -140,6 +140,13 @@ class Pipeline:
         except Exception as error:
             described = providers.Described()
             verdict, reason = "invalid", f"could not be read: {type(error).__name__}: {error}"
+        shown = not self.settings.shown_events or any(
+            fnmatch.fnmatchcase(described.event_type or "", glob)
+            for glob in self.settings.shown_events
+        )
+        refused = verdict == "invalid" and not self.settings.forward_invalid
+        routes = [r for r in self.settings.routes if r.matches(described.event_type)]
+        forwarding = not refused and shown and bool(routes) and self.forwarder is not None
         try:
             row, duplicate = await self.writes.record(  # 1. durable before anything else
                 incoming,
@@ -149,22 +156,17 @@ class Pipeline:
                 object_id=described.object_id,
                 verdict=verdict,  # 2.
                 reason=reason,
+                forwarding=forwarding,
             )
         except MuxhookError as error:
             # Not stored, so not accepted: the platform keeps it and tries again later.
             self.reporter.unrecorded(incoming, str(error))
             return Answer(503, f"muxhook could not record this request: {error}\n".encode())
-        shown = not self.settings.shown_events or any(
-            fnmatch.fnmatchcase(described.event_type or "", glob)
-            for glob in self.settings.shown_events
+        received = Received(
+            row, incoming, name, described, verdict, reason, duplicate, shown, forwarding
         )
-        received = Received(row, incoming, name, described, verdict, reason, duplicate, shown)
         self._count(received)
         self._save(received)
-        refused = received.verdict == "invalid" and not self.settings.forward_invalid
-        routes = [r for r in self.settings.routes if r.matches(received.described.event_type)]
-        forwarding = not refused and received.shown and bool(routes) and self.forwarder is not None
-        received = received._replace(will_forward=forwarding)
         self.reporter.received(received)  # 3.
         if refused:
             return Answer(401, f"invalid signature: {received.reason}\n".encode())

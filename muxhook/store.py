@@ -183,7 +183,7 @@ CREATE TABLE events (
     verdict     TEXT,
     reason      TEXT,
     duplicate   INTEGER NOT NULL DEFAULT 0,
-    delivered   INTEGER                             -- latest attempt: NULL none, 1 ok, 0 failed
+    delivered   INTEGER                             -- NULL not to be forwarded, 1 ok, 0 failed or not yet
 );
 CREATE INDEX events_by_key ON events (provider, event_key, id) WHERE event_key IS NOT NULL;
 CREATE INDEX events_failed ON events (id) WHERE delivered = 0;
@@ -211,8 +211,8 @@ _OURS = {"events", "attempts"}
 
 _INSERT = (
     "INSERT INTO events (received_at, method, path, headers, body, remote, provider,"
-    " event_type, event_key, object_id, verdict, reason, duplicate)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " event_type, event_key, object_id, verdict, reason, duplicate, delivered)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _VERDICT = (
     "UPDATE events SET provider = ?, event_type = ?, event_key = ?, object_id = ?,"
@@ -279,8 +279,13 @@ class EventLog:
         verdict: str | None = None,
         reason: str | None = None,
         duplicate: bool = False,
+        forwarding: bool = False,
     ) -> int:
         """Store a request and commit it; returns its id. Call before answering.
+
+        ``forwarding`` marks it as not delivered yet, until a 2xx attempt says it is: a
+        forward cut short (muxhook killed mid-way) then counts as failed, and
+        ``failed()`` (``muxhook log replay --failed``) finishes it.
 
         What the body says about itself (provider, type, event id, object id) and
         its verdict may be stored with it in the same row, so that ``seen`` finds it
@@ -302,6 +307,7 @@ class EventLog:
             verdict,
             reason,
             int(duplicate),
+            0 if forwarding else None,
         )
         with self._guard:
             rowid = self._run(_INSERT, row).lastrowid
@@ -889,6 +895,7 @@ class GroupCommit:
         object_id: str | None = None,
         verdict: str | None = None,
         reason: str | None = None,
+        forwarding: bool = False,
     ) -> tuple[int, bool]:
         """Store a request; once its row is committed, return its id and whether an
         earlier request carried the same provider and event id (a duplicate).
@@ -911,6 +918,7 @@ class GroupCommit:
                 verdict=verdict,
                 reason=reason,
                 duplicate=earlier,
+                forwarding=forwarding,
             )
             return row, earlier
 

@@ -676,3 +676,15 @@ def test_default_db_path_per_platform() -> None:
 def test_default_db_path_reads_the_real_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MUXHOOK_DB", "/srv/from-env.db")
     assert default_db_path() == Path("/srv/from-env.db")
+
+
+def test_a_forward_cut_short_counts_as_failed(tmp_path: Path) -> None:
+    """A row recorded for forwarding, with no attempt yet (muxhook killed mid-forward), is
+    failed until a 2xx attempt lands: ``log replay --failed`` finishes it."""
+    with EventLog(tmp_path / "events.db") as log:
+        pending = log.record(incoming(), forwarding=True)
+        kept = log.record(incoming())  # recorded only (no route, or refused)
+        assert [e.id for e in log.failed()] == [pending]
+        assert log.get(pending) is not None and log.get(kept) is not None
+        log.add_attempt(pending, Attempt(1.0, "http://127.0.0.1:9/x", 200, 1.0, b"{}", None))
+        assert list(log.failed()) == []
