@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+import typing
 from typing import Annotated
 
 import typer
 
 from muxhook import __version__, commands
+from muxhook.errors import ExitCode
 
 __all__ = ["app", "main", "run"]
 
@@ -651,6 +654,35 @@ def ngrok_install(
     _exit(commands.run(commands.ngrok_install, path=path))
 
 
+def _click_class(name: str) -> type[Exception]:
+    """One of Click's exception classes, whether Typer vendors Click or depends on it."""
+    found = next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+    return typing.cast(type[Exception], found)
+
+
 def run() -> None:
-    """Run the Typer app (the slow path: help, completion, and every command)."""
-    app(prog_name="muxhook")
+    """Run the Typer app (the slow path: help, completion, and every command).
+
+    A usage error is one line on stderr and exit 2, as every other error is, rather
+    than Click's usage block.
+    """
+    usage_error = _click_class("UsageError")
+    click_exception = _click_class("ClickException")
+    try:
+        code = app(prog_name="muxhook", standalone_mode=False)
+    except usage_error as error:
+        context = getattr(error, "ctx", None)
+        if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+            sys.stdout.write(context.get_help() + "\n")  # bare `muxhook log`: show its help
+            sys.exit(0)
+        where = f" (see '{context.command_path} --help')" if context is not None else ""
+        message = error.format_message()  # type: ignore[attr-defined]
+        sys.stderr.write(f"error: {message}{where}\n")
+        sys.exit(int(ExitCode.USAGE))
+    except click_exception as error:
+        sys.stderr.write(f"error: {error.format_message()}\n")  # type: ignore[attr-defined]
+        sys.exit(int(getattr(error, "exit_code", 1)))
+    except typer.Abort:
+        sys.stderr.write("interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    sys.exit(code if isinstance(code, int) else 0)

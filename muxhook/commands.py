@@ -238,7 +238,9 @@ def trigger(
 ) -> ExitCode:
     """Sign a fixture now and POST it to ``to``; exit non-zero unless the app answers 2xx."""
     from muxhook import delivery, render, signing
+    from muxhook.forward import check_url
 
+    check_url(to)  # a bad URL is bad input: said before anything else
     fixture = _load_fixture(event, provider, set_ or [], unset or [])
     key = _secret(fixture.provider, secret)
     headers = signing.sign(fixture.body, secret=key, provider=fixture.provider)
@@ -413,6 +415,8 @@ def listen(
         sock.close()
         log.close()
         raise
+    if save:
+        _usable_folder(Path(save), "--save")
     settings = pipeline.ListenSettings(
         secrets=secrets,
         provider=provider,
@@ -705,11 +709,11 @@ def log_replay(
 ) -> ExitCode:
     """Send recorded events again: the exact bytes, freshly signed, oldest first."""
     from muxhook import providers, signing
-    from muxhook.forward import forwardable_headers, parse_route
+    from muxhook.forward import check_url, forwardable_headers
     from muxhook.secrets import resolve_secret
 
     if to:
-        parse_route(to)  # validates the URL
+        check_url(to)
     with _open_log(db) as log:
         rows = _select(log, ids or [], failed, since)
         if not rows:
@@ -833,11 +837,11 @@ def replay(
     from muxhook import providers
     from muxhook import replay as engine
     from muxhook.errors import DeliveryError
-    from muxhook.forward import parse_header_option, parse_route
+    from muxhook.forward import check_url, parse_header_option
     from muxhook.render import ReplayView
 
     # Everything is checked before anything is sent.
-    parse_route(to)
+    check_url(to)
     expectation = engine.Expectation.parse(expect)
     if concurrency < 1 or duplicates < 0 or timeout <= 0:
         raise UsageError("--concurrency must be ≥ 1, --duplicates ≥ 0 and --timeout > 0")
@@ -884,6 +888,7 @@ def replay(
         extra_headers=extra,
         insecure=insecure,
     )
+    junit_file = _writable(junit, "--junit") if junit else None
     view = ReplayView(
         out,
         total=len(deliveries),
@@ -907,11 +912,9 @@ def replay(
     _run_loop(timed())
     view.summary(collected, seconds=time.perf_counter() - started)
     results = collected
-    if junit:
-        try:
-            Path(junit).write_text(engine.junit_xml(results), encoding="utf-8")
-        except OSError as error:
-            raise UsageError(f"--junit {junit}: cannot write it ({error.strerror})") from None
+    if junit_file is not None:
+        with junit_file:
+            junit_file.write(engine.junit_xml(results))
     if any(not r.reached for r in results):
         unreachable = next(r for r in results if not r.reached)
         out.error(f"the app did not answer: {unreachable.attempt.error}")
@@ -931,3 +934,21 @@ def _check_duplicates(results: list[Any], out: Output) -> None:
     varied = [source for source, statuses in by_source.items() if len(statuses) > 1]
     if varied:
         out.warn(f"the app answered duplicates differently for: {', '.join(varied[:5])}")
+
+
+def _writable(path: str, option: str) -> typing.TextIO:
+    """Open ``path`` for writing now, so a bad path is bad input before anything is sent."""
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{option} {path}: cannot write it ({error.strerror})") from None
+
+
+def _usable_folder(folder: Path, option: str) -> None:
+    """Create ``folder`` (owner-only) or say in one line why it cannot be used."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise EnvironmentProblem(f"{option} {folder}: cannot use it ({error.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise EnvironmentProblem(f"{option} {folder}: cannot write in it")

@@ -24,6 +24,7 @@ __all__ = [
     "Forwarder",
     "OrderedGate",
     "Route",
+    "check_url",
     "forwardable_headers",
     "parse_header_option",
     "parse_route",
@@ -61,6 +62,14 @@ class Route(NamedTuple):
         return event_type is not None and any(
             fnmatch.fnmatchcase(event_type, part.strip()) for part in self.pattern.split(",")
         )
+
+
+def check_url(url: str, option: str = "--to") -> str:
+    """``url`` when it is an http(s) URL with a host; one UsageError line otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"{option} {url!r}: give an http:// or https:// URL")
+    return url
 
 
 def parse_route(text: str) -> Route:

@@ -313,14 +313,17 @@ class Pipeline:
         """With --save DIR: the exact body as a fixture file, replayable as it is."""
         if self.settings.save_dir is None:
             return
-        fixtures.save(
-            self.settings.save_dir,
-            provider=received.provider or providers.guess(received.incoming.body),
-            event_type=received.described.event_type,
-            number=received.row,
-            at=received.incoming.received_at,
-            body=received.incoming.body,
-        )
+        try:
+            fixtures.save(
+                self.settings.save_dir,
+                provider=received.provider or providers.guess(received.incoming.body),
+                event_type=received.described.event_type,
+                number=received.row,
+                at=received.incoming.received_at,
+                body=received.incoming.body,
+            )
+        except MuxhookError as error:  # the request is recorded; only its copy failed
+            self.reporter.log_failed(error)
 
 
 def _describe(

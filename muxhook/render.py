@@ -396,8 +396,9 @@ class ListenView:
         )
 
     def log_failed(self, error: Exception) -> None:
-        """A verdict or attempt that could not be written (the requests themselves were)."""
-        self.out.warn(f"the event log could not store a verdict or forward attempt: {error}")
+        """A verdict, an attempt or a --save copy that could not be written (the request
+        itself was recorded)."""
+        self.out.warn(f"could not write ({error}); the request itself is in the event log")
 
     # -- lines -----------------------------------------------------------------
 

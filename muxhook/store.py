@@ -183,7 +183,7 @@ CREATE TABLE events (
     verdict     TEXT,
     reason      TEXT,
     duplicate   INTEGER NOT NULL DEFAULT 0,
-    delivered   INTEGER                             -- NULL not to be forwarded, 1 ok, 0 failed or not yet
+    delivered   INTEGER                             -- NULL: none due; 1 ok; 0 failed or due
 );
 CREATE INDEX events_by_key ON events (provider, event_key, id) WHERE event_key IS NOT NULL;
 CREATE INDEX events_failed ON events (id) WHERE delivered = 0;
