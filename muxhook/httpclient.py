@@ -146,17 +146,16 @@ class Http1Pool:
         host = parts.netloc.rsplit("@", 1)[-1]
         payload = _request(target, host, headers, body)
         idle = self._idle[origin]
+        if idle:
+            # Let the loop notice a close that has already arrived on an idle connection, so
+            # a stale one is not used. Once a request is written it is never sent again
+            # here: the app may have read it, and a silent second copy is a duplicate
+            # delivery that the log would not show. A failure is an attempt of its own.
+            await asyncio.sleep(0)
         while idle:
             connection = idle.pop()
-            if connection.closed:
-                continue
-            try:
+            if not connection.closed:
                 return await self._finish(origin, connection, payload)
-            except ConnectionFailed:
-                if connection.received_any:
-                    raise
-                # A kept-alive connection the app had closed: the request never reached
-                # it, so it is safe to send once more on a fresh connection.
         connection = await self._open(origin)
         return await self._finish(origin, connection, payload)
 

@@ -228,7 +228,7 @@ class Pipeline:
             _, still = await asyncio.wait(pending, timeout=timeout)
             for task in still:
                 task.cancel()
-        self.writes.flush()  # commits every queued write
+        await self.writes.drain()  # commits every queued write
         return len(still)
 
     # -- steps -----------------------------------------------------------------

@@ -59,6 +59,7 @@ __all__ = [
     "EventLog",
     "GroupCommit",
     "Incoming",
+    "LogBusy",
     "StoredEvent",
     "default_db_path",
 ]
@@ -149,6 +150,7 @@ class StoredEvent(NamedTuple):
     reason: str | None
     duplicate: bool
     attempts: list[Attempt]
+    delivered: bool | None = None  # None: not to be forwarded; False: failed or not yet
 
     @property
     def status(self) -> str:
@@ -160,9 +162,9 @@ class StoredEvent(NamedTuple):
         """
         if self.verdict in ("invalid", "rejected"):
             return "invalid"
-        if not self.attempts:
+        if self.delivered is None:
             return "received"
-        return "ok" if self.attempts[-1].ok else "failed"
+        return "ok" if self.delivered else "failed"
 
 
 # -- schema -------------------------------------------------------------------
@@ -226,7 +228,7 @@ _ATTEMPT = (
 _SEEN = "SELECT 1 FROM events WHERE provider = ? AND event_key = ? AND id < ? LIMIT 1"
 _COLUMNS = (
     "SELECT id, received_at, method, path, headers, body, remote, provider, event_type,"
-    " event_key, object_id, verdict, reason, duplicate FROM events"
+    " event_key, object_id, verdict, reason, duplicate, delivered FROM events"
 )
 _ATTEMPTS = (
     "SELECT event_id, attempted_at, target, status, latency_ms, response_start, error"
@@ -241,7 +243,7 @@ _STATUS = (
 _Events = list["StoredEvent"]  # ``list`` is a method name inside EventLog
 _Row = tuple[
     int, float, str, str, str, bytes, str,
-    str | None, str | None, str | None, str | None, str | None, str | None, int,
+    str | None, str | None, str | None, str | None, str | None, str | None, int, int | None,
 ]  # fmt: skip
 _Rows = list[_Row]
 _Where = list[str]
@@ -263,6 +265,7 @@ class EventLog:
 
     def __init__(self, path: Path | str, *, timeout: float = 5.0) -> None:
         self.path = Path(path).expanduser()
+        self.timeout = timeout
         self._guard = _Guard(self.path, timeout)
         self._conn = _open(self.path, timeout)
 
@@ -468,13 +471,26 @@ class EventLog:
     # -- internals ------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, wait: bool = True) -> Iterator[None]:
         """Group the writes inside into one commit: one WAL append instead of one each.
 
-        A failure rolls every write of the group back and is raised, as one line.
+        A failure rolls every write of the group back and is raised, as one line. With
+        ``wait=False`` a log locked by another process raises ``LogBusy`` at once, instead
+        of waiting for it up to the timeout.
         """
         with self._guard:
-            self._conn.execute("BEGIN IMMEDIATE")
+            if wait:
+                self._conn.execute("BEGIN IMMEDIATE")
+            else:
+                self._conn.execute("PRAGMA busy_timeout = 0")
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as error:
+                    if "locked" in str(error) or "busy" in str(error):
+                        raise LogBusy(str(error)) from None
+                    raise
+                finally:
+                    self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             try:
                 yield
             except BaseException:
@@ -531,6 +547,7 @@ class EventLog:
                 reason=row[12],
                 duplicate=bool(row[13]),
                 attempts=attempts[row[0]],
+                delivered=None if row[14] is None else bool(row[14]),
             )
             for row in rows
         ]
@@ -864,6 +881,10 @@ def _write_set(ranges: list[tuple[int, int]], negate: bool) -> str:
     return "[" + ("^" if negate else "") + body + "]"
 
 
+class LogBusy(Exception):
+    """Another process holds the event log's write lock right now."""
+
+
 class GroupCommit:
     """The event log's writes from an asyncio loop, committed many to a transaction.
 
@@ -882,6 +903,7 @@ class GroupCommit:
     def __init__(self, log: EventLog, on_error: Callable[[Exception], None] | None = None) -> None:
         self.log = log
         self.on_error = on_error  # told of a failed commit that no ``record`` waits on
+        self._waiting: asyncio.Task[None] | None = None  # a batch waiting for the lock
         self._pending: list[_Write] = []
         self._scheduled = False
 
@@ -935,24 +957,65 @@ class GroupCommit:
         """Queue ``EventLog.add_attempt`` for the next commit."""
         self._put(_Write(lambda: self.log.add_attempt(event_id, attempt), None))
 
-    def flush(self) -> None:
-        """Commit everything queued now (the loop calls this; so does shutdown)."""
+    def flush(self, *, wait: bool = False) -> None:
+        """Commit everything queued now (the loop calls this; shutdown with ``wait``).
+
+        If another process holds the log's lock, the batch is handed to a worker thread
+        that waits for it (up to the log's timeout) while the event loop keeps serving;
+        later writes queue behind that batch, so the order of rows holds.
+        """
         self._scheduled = False
+        if self._waiting is not None and not wait:
+            return  # a batch is waiting for the lock: the rest follow it
         batch, self._pending = self._pending, []
         if not batch:
             return
         try:
-            with self.log.transaction():
+            with self.log.transaction(wait=wait):
                 results = [write.run() for write in batch]
+        except LogBusy:
+            self._waiting = asyncio.get_running_loop().create_task(self._commit_later(batch))
+            return
         except Exception as error:  # every waiter learns why its row is not stored
+            self._settle(batch, None, error)
+            return
+        self._settle(batch, results, None)
+
+    async def _commit_later(self, batch: list[_Write]) -> None:
+        def commit() -> list[object]:
+            with self.log.transaction():
+                return [write.run() for write in batch]
+
+        try:
+            results = await asyncio.get_running_loop().run_in_executor(None, commit)
+        except Exception as error:  # every waiter learns why its row is not stored
+            self._settle(batch, None, error)
+        else:
+            self._settle(batch, results, None)
+        finally:
+            self._waiting = None
+            if self._pending:
+                self.flush()
+
+    async def drain(self) -> None:
+        """Wait for a batch that waits for the lock, then commit what is queued."""
+        if self._waiting is not None:
+            await self._waiting
+        self.flush(wait=True)
+
+    def _settle(
+        self, batch: list[_Write], results: list[object] | None, error: Exception | None
+    ) -> None:
+        if error is not None:
             for write in batch:
                 if write.future is not None and not write.future.done():
                     write.future.set_exception(error)
             if all(write.future is None for write in batch):
                 if self.on_error is None:
-                    raise
+                    raise error
                 self.on_error(error)
             return
+        assert results is not None
         for write, result in zip(batch, results, strict=True):
             if write.future is not None and not write.future.done():
                 write.future.set_result(result)
