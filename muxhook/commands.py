@@ -8,6 +8,7 @@ exception becomes a line on stderr and an exit code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -54,6 +55,13 @@ def run(command: Callable[..., ExitCode], /, *, out: Output | None = None, **opt
         # Point stdout at /dev/null so the interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.OK)
+    except OSError as error:
+        # The machine refused something nothing above expected (stdout on a full disk,
+        # /dev/full): one line, not a traceback; then stop the final flush failing again.
+        out.error(f"{error.strerror or error}: muxhook could not finish")
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.ENVIRONMENT)
 
 
 def _secret(provider: str, explicit: str | None) -> str:
@@ -946,8 +954,10 @@ def _writable(path: str, option: str) -> typing.TextIO:
 
 def _usable_folder(folder: Path, option: str) -> None:
     """Create ``folder`` (owner-only) or say in one line why it cannot be used."""
+    from muxhook._files import private_folder
+
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_folder(folder)
     except OSError as error:
         raise EnvironmentProblem(f"{option} {folder}: cannot use it ({error.strerror})") from None
     if not os.access(folder, os.W_OK):

@@ -95,12 +95,14 @@ def save(
     import os
     import time
 
+    from muxhook._files import private_folder
+
     kind = "".join(c if c.isalnum() or c in "._-" else "_" for c in event_type or "unknown")
     suffix = ".jpg" if body.startswith(b"\xff\xd8") else ".json"
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(at))
     target = folder / provider / f"{stamp}-{number:06d}-{kind[:120]}{suffix}"
     try:
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_folder(target.parent)
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(body)

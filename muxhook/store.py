@@ -48,6 +48,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
 
+from muxhook._files import private_folder
 from muxhook.errors import EnvironmentProblem, UsageError
 
 __all__ = [
@@ -600,7 +601,7 @@ def _open(path: Path, timeout: float) -> sqlite3.Connection:
     folder = path.parent
     if not folder.is_dir():
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_folder(folder)
         except OSError as exc:
             raise EnvironmentProblem(
                 f"cannot create the folder {folder} for the event log: {_strerror(exc)}; {fix}"
