@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -18,6 +19,8 @@ def private_folder(folder: Path) -> None:
     missing = []
     for candidate in (folder, *folder.parents):
         if candidate.exists():
+            if not candidate.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(candidate))
             break
         missing.append(candidate)
     for path in reversed(missing):
