@@ -119,9 +119,9 @@ def parse_assignment(text: str) -> tuple[str, object]:
     if not sep or not path:
         raise UsageError(f"--set {text!r}: write PATH=VALUE, e.g. --set data.passthrough='\"x\"'")
     try:
-        value: object = json.loads(raw)
+        value: object = json.loads(raw, parse_constant=_not_json)
     except ValueError:
-        value = raw
+        value = raw  # a bare word (NaN and Infinity too: they are not JSON) is a string
     except RecursionError:
         raise UsageError(f"--set {path}: the value nests too deeply") from None
     return path, value
@@ -133,7 +133,7 @@ def apply_overrides(body: bytes, sets: list[str], unsets: list[str], *, origin: 
         return body
     where = f"{origin}: " if origin else ""
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise FixtureError(f"{where}--set/--unset need a JSON body, and this one is not") from None
     except RecursionError:
@@ -143,7 +143,18 @@ def apply_overrides(body: bytes, sets: list[str], unsets: list[str], *, origin: 
         document = set_path(document, path, value, option="--set")
     for path in unsets:
         document = unset_path(document, path)
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except RecursionError:
+        raise FixtureError(f"{where}the body would nest too deeply") from None
+    except UnicodeEncodeError:
+        raise FixtureError(f"{where}a --set value is not valid UTF-8 text") from None
+
+
+def _not_json(constant: str) -> object:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are Python's, not JSON's."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def split_key(container: object, parts: list[str]) -> tuple[str, list[str]]:

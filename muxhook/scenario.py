@@ -134,7 +134,7 @@ def is_scenario(path: Path) -> bool:
         return False
     try:
         document = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return True
     return "steps" in document
 
@@ -150,6 +150,8 @@ def load_scenario(path: Path) -> Scenario:
         raw: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise FixtureError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise FixtureError(f"{path}: nests too deeply to read") from None
     spec = _check(path, raw)
     return Scenario(path, spec.name, spec.description, spec.provider, raw)
 

@@ -1,0 +1,1 @@
+"""Coverage-guided fuzzing of muxhook's parsers: see fuzz_parsers.py."""
