@@ -610,13 +610,13 @@ def _parse_since(text: str | None) -> float | None:
     return moment.timestamp()
 
 
-def _open_log(db: str | None) -> Any:
+def _open_log(db: str | None, *, read_only: bool = False) -> Any:
     from muxhook.store import EventLog, default_db_path
 
     path = Path(db) if db else default_db_path()
     if not path.exists():
         raise UsageError(f"no event log at {path} yet: run 'muxhook listen' first, or pass --db")
-    return EventLog(path)
+    return EventLog(path, read_only=read_only)
 
 
 def log_list(
@@ -632,7 +632,7 @@ def log_list(
     """List recorded events, newest first."""
     if status not in (None, "ok", "invalid", "failed"):
         raise UsageError(f"--status {status!r}: choose ok, invalid or failed")
-    with _open_log(db) as log:
+    with _open_log(db, read_only=True) as log:
         rows = log.list(type_glob=type_, status=status, since=_parse_since(since), limit=limit)
     if json_:
         out.result(json.dumps([_event_json(row) for row in rows], ensure_ascii=False, indent=2))
@@ -679,7 +679,7 @@ def _event_json(row: Any, *, body: bool = False) -> dict[str, Any]:
 
 def log_show(out: Output, *, event_id: int, json_: bool = False, db: str | None = None) -> ExitCode:
     """Show one recorded event: verdict, headers, attempts and the body."""
-    with _open_log(db) as log:
+    with _open_log(db, read_only=True) as log:
         row = log.get(event_id)
     if row is None:
         raise UsageError(f"no event #{event_id} in the log ('muxhook log list' shows the ids)")
@@ -786,7 +786,7 @@ def log_export(
     """Write recorded events as fixture files that sign, trigger and replay take."""
     from muxhook import fixtures, providers
 
-    with _open_log(db) as log:
+    with _open_log(db, read_only=True) as log:
         rows = _select(log, ids or [], failed, since)
     for row in rows:
         path = fixtures.save(
@@ -862,7 +862,7 @@ def replay(
             inputs, provider=provider, sets=set_ or [], unsets=unset or [], environ=os.environ
         )
     if from_log:
-        with _open_log(db) as log:
+        with _open_log(db, read_only=True) as log:
             rows = log.list(type_glob=type_, status=status, since=_parse_since(since), limit=limit)
         deliveries += engine.from_log(rows)
     elif not inputs:

@@ -264,11 +264,11 @@ class EventLog:
             not a muxhook event log.
     """
 
-    def __init__(self, path: Path | str, *, timeout: float = 5.0) -> None:
+    def __init__(self, path: Path | str, *, timeout: float = 5.0, read_only: bool = False) -> None:
         self.path = Path(path).expanduser()
         self.timeout = timeout
         self._guard = _Guard(self.path, timeout)
-        self._conn = _open(self.path, timeout)
+        self._conn = _open_read_only(self.path, timeout) if read_only else _open(self.path, timeout)
 
     # -- writes (the listener's hot path) --------------------------------------
 
@@ -657,6 +657,32 @@ def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.002)
+
+
+def _open_read_only(path: Path, timeout: float) -> sqlite3.Connection:
+    """Open an existing log only to read it (``log list``, ``show``, ``export``): a
+    read-only file can be read, and nothing is created or changed."""
+    if path.is_dir():
+        raise EnvironmentProblem(
+            f"cannot read the event log at {path}: is a directory; pass --db PATH"
+        )
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=timeout,
+            check_same_thread=False,
+        )
+        version = _user_version(conn)
+    except sqlite3.Error as exc:
+        raise _problem(path, exc, timeout) from None
+    if version != SCHEMA_VERSION:
+        conn.close()
+        raise EnvironmentProblem(
+            f"{path} is not a muxhook event log of this version (v{version}, this muxhook "
+            f"reads v{SCHEMA_VERSION}); pass --db PATH"
+        )
+    return conn
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -1020,11 +1020,6 @@ def test_trigger_checks_the_url_before_saying_it_sends(bad_inputs: Path) -> None
 
 
 @pytest.mark.skipif(not POSIX, reason="POSIX modes")
-@pytest.mark.xfail(
-    strict=True,
-    reason="muxhook bug: log commands open the log read-write, so a read-only log (0444) "
-    "cannot even be listed (exit 4: 'the file is read-only')",
-)
 def test_a_read_only_log_can_be_listed(bad_inputs: Path) -> None:
     (bad_inputs / "events.db").chmod(0o444)
     result = muxhook(
