@@ -15,9 +15,10 @@ Output is deterministic: every event draws from its own ``random.Random`` seeded
 ``SEED`` and the event name, so adding an event to the catalog leaves the other files
 byte-for-byte unchanged. No network access.
 
-Field names and types follow ``/work/shared/specs/mux.md`` (section "data by event
-family") and the ``Webhook*`` types of the Mux Node SDK. Every catalog entry must be
-handled by one of the builders in ``FAMILIES``; an entry that is not stops the script.
+Field names and types follow the project's Mux research notes (``specs/mux.md``,
+section "data by event family") and the ``Webhook*`` types of the Mux Node SDK. Every
+catalog entry must be handled by one of the builders in ``FAMILIES``; an entry that is
+not stops the script.
 """
 
 from __future__ import annotations
