@@ -14,9 +14,9 @@ import os
 import sys
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, SignatureError, UsageError
 
@@ -32,6 +32,8 @@ if typing.TYPE_CHECKING:
     from muxhook.tunnel import Tunnel
 
 __all__ = ["events", "run", "sign", "trigger", "verify"]
+
+T = TypeVar("T")
 
 DEFAULT_URL = "http://localhost:3000/webhooks/{provider}"
 FORMATS = ("header", "json", "curl", "httpie")
@@ -509,21 +511,20 @@ def _choose_tunnel(
     return tunnel.NgrokTunnel(ngrok_path=agent, domain=domain, on_agent_log=out.warn)
 
 
-def _run_loop(main: Any) -> None:
-    """Run a coroutine on uvloop when it is installed (faster sockets), else asyncio."""
+def _run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its result on uvloop when it is installed (faster sockets),
+    else on asyncio."""
     import asyncio
 
     try:
         import uvloop
     except ImportError:
-        asyncio.run(main)
-        return
+        return asyncio.run(main)
     if sys.version_info >= (3, 11):
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(main)
-    else:  # pragma: no cover - Python 3.10
-        uvloop.install()
-        asyncio.run(main)
+            return runner.run(main)
+    uvloop.install()  # pragma: no cover - Python 3.10
+    return asyncio.run(main)  # pragma: no cover
 
 
 async def _serve(
@@ -765,13 +766,7 @@ def _run_replay(plans: list[tuple[Any, str, list[tuple[str, str]]]], timeout: fl
                 await forwarder.post(target, row.body, headers) for row, target, headers in plans
             ]
 
-    results: list[Any] = []
-
-    async def main() -> None:
-        results.extend(await send_all())
-
-    _run_loop(main())
-    return results
+    return _run_loop(send_all())
 
 
 def log_export(
@@ -911,15 +906,9 @@ def replay(
             )
         return await engine.run(deliveries, options, on_result=view.result)
 
-    collected: list[engine.Result] = []
-
-    async def timed() -> None:
-        collected.extend(await main())
-
     started = time.perf_counter()
-    _run_loop(timed())
-    view.summary(collected, seconds=time.perf_counter() - started)
-    results = collected
+    results = _run_loop(main())
+    view.summary(results, seconds=time.perf_counter() - started)
     if junit_file is not None:
         with junit_file:
             junit_file.write(engine.junit_xml(results))

@@ -203,16 +203,23 @@ def _index(
     return index
 
 
-def set_path(document: object, path: str, value: object, option: str = "--set") -> object:
-    """Set the field at dotted ``path`` (``option`` names the setting in error messages)."""
+def _walk(document: object, path: str, option: str, *, create: bool) -> tuple[object, str]:
+    """The container that holds ``path``'s last key, and that key; with ``create``,
+    missing objects on the way are made."""
     parts = path.split(".")
-    if parts == [""] or "" in parts:
+    if "" in parts:
         raise UsageError(f"{option} {path!r}: the path has an empty part")
     node = document
     key, rest = split_key(node, parts)
     while rest:
-        node = _step(node, key, path, option, create=True)
+        node = _step(node, key, path, option, create=create)
         key, rest = split_key(node, rest)
+    return node, key
+
+
+def set_path(document: object, path: str, value: object, option: str = "--set") -> object:
+    """Set the field at dotted ``path`` (``option`` names the setting in error messages)."""
+    node, key = _walk(document, path, option, create=True)
     if isinstance(node, list):
         index = _index(node, key, path, option, allow_end=True)
         if index == len(node):
@@ -228,12 +235,7 @@ def set_path(document: object, path: str, value: object, option: str = "--set") 
 
 def unset_path(document: object, path: str, option: str = "--unset") -> object:
     """Remove the field at dotted ``path`` (``option`` names the setting in error messages)."""
-    parts = path.split(".")
-    node = document
-    key, rest = split_key(node, parts)
-    while rest:
-        node = _step(node, key, path, option, create=False)
-        key, rest = split_key(node, rest)
+    node, key = _walk(document, path, option, create=False)
     if isinstance(node, list):
         del node[_index(node, key, path, option)]
     elif isinstance(node, dict) and key in node:

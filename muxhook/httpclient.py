@@ -49,7 +49,6 @@ class _Connection(asyncio.Protocol):
         self.chunks: list[bytes] = []
         self.kept = 0
         self.reusable = True
-        self.received_any = False
         self.headers_done = False
         self.closed = False
 
@@ -58,7 +57,6 @@ class _Connection(asyncio.Protocol):
         self.transport = typing.cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        self.received_any = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as error:
@@ -100,7 +98,7 @@ class _Connection(asyncio.Protocol):
     async def send(self, payload: bytes) -> Response:
         assert self.transport is not None
         self.answer = asyncio.get_running_loop().create_future()
-        self.chunks, self.kept, self.received_any, self.headers_done = [], 0, False, False
+        self.chunks, self.kept, self.headers_done = [], 0, False
         self.parser = httptools.HttpResponseParser(self)
         self.transport.write(payload)
         return await self.answer

@@ -226,6 +226,7 @@ _ATTEMPT = (
     " (event_id, attempted_at, target, status, latency_ms, response_start, error)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+_ANY_ID = 2**63 - 1  # above every row id SQLite can give
 _SEEN = "SELECT 1 FROM events WHERE provider = ? AND event_key = ? AND id < ? LIMIT 1"
 _COLUMNS = (
     "SELECT id, received_at, method, path, headers, body, remote, provider, event_type,"
@@ -370,10 +371,12 @@ class EventLog:
 
     # -- reads ----------------------------------------------------------------
 
-    def seen(self, provider: str, event_key: str, *, before: int) -> bool:
-        """Whether an earlier event (id < ``before``) had this provider and event id."""
+    def seen(self, provider: str, event_key: str, *, before: int | None = None) -> bool:
+        """Whether an earlier event (id < ``before``; any, without it) had this provider
+        and event id."""
+        limit = _ANY_ID if before is None else before
         with self._guard:
-            found = self._run(_SEEN, (provider, event_key, before)).fetchone()
+            found = self._run(_SEEN, (provider, event_key, limit)).fetchone()
         return found is not None
 
     def get(self, event_id: int) -> StoredEvent | None:
@@ -955,9 +958,7 @@ class GroupCommit:
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
 
         def write() -> tuple[int, bool]:
-            earlier = bool(
-                provider and event_key and self.log.seen(provider, event_key, before=2**62)
-            )
+            earlier = bool(provider and event_key and self.log.seen(provider, event_key))
             row = self.log.record(
                 incoming,
                 provider=provider,
