@@ -165,7 +165,7 @@ class Forwarder:
         started_wall = time.time()
         started = time.perf_counter()
         try:
-            answer = await asyncio.wait_for(self._pool.post(url, body, headers), self.timeout)
+            answer = await self._pool.post(url, body, headers, timeout=self.timeout)
         except (asyncio.TimeoutError, TimeoutError):
             latency = (time.perf_counter() - started) * 1000
             return Attempt(

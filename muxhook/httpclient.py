@@ -95,13 +95,25 @@ class _Connection(asyncio.Protocol):
             self.answer.set_result(Response(self.parser.get_status_code(), b"".join(self.chunks)))
 
     # requests
-    async def send(self, payload: bytes) -> Response:
+    async def send(self, payload: bytes, deadline: float | None) -> Response:
+        """Write one request and wait for its answer until ``deadline`` (loop time)."""
         assert self.transport is not None
-        self.answer = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.answer = loop.create_future()
         self.chunks, self.kept, self.headers_done = [], 0, False
         self.parser = httptools.HttpResponseParser(self)
         self.transport.write(payload)
-        return await self.answer
+        # A timer rather than asyncio.wait_for, which costs a task per request.
+        timer = None if deadline is None else loop.call_at(deadline, self._expire)
+        try:
+            return await self.answer
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _expire(self) -> None:
+        self._fail(TimeoutError())
+        self.reusable = False  # its answer may still arrive: the connection is spent
 
     def _fail(self, error: Exception) -> None:
         if self.answer is not None and not self.answer.done():
@@ -133,8 +145,18 @@ class Http1Pool:
             self._tls = context
         return self._tls
 
-    async def post(self, url: str, body: bytes, headers: list[tuple[str, str]]) -> Response:
-        """POST ``body``; raises ConnectionFailed when there is no HTTP answer."""
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: list[tuple[str, str]],
+        *,
+        timeout: float | None = None,
+    ) -> Response:
+        """POST ``body``; raises ConnectionFailed when there is no HTTP answer, and
+        TimeoutError when none came within ``timeout`` seconds (connecting included)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         parts = urlsplit(url)
         secure = parts.scheme == "https"
         origin = _Origin(
@@ -153,19 +175,23 @@ class Http1Pool:
         while idle:
             connection = idle.pop()
             if not connection.closed:
-                return await self._finish(origin, connection, payload)
-        connection = await self._open(origin)
-        return await self._finish(origin, connection, payload)
+                return await self._finish(origin, connection, payload, deadline)
+        connection = await self._open(origin, deadline)
+        return await self._finish(origin, connection, payload, deadline)
 
-    async def _open(self, origin: _Origin) -> _Connection:
+    async def _open(self, origin: _Origin, deadline: float | None) -> _Connection:
         loop = asyncio.get_running_loop()
+        connecting = loop.create_connection(
+            lambda: _Connection(self.keep),
+            origin.host,
+            origin.port,
+            ssl=self._context() if origin.scheme == "https" else None,
+        )
         try:
-            _, connection = await loop.create_connection(
-                lambda: _Connection(self.keep),
-                origin.host,
-                origin.port,
-                ssl=self._context() if origin.scheme == "https" else None,
-            )
+            if deadline is None:
+                _, connection = await connecting
+            else:  # new connections only: the task asyncio.wait_for costs is paid rarely
+                _, connection = await asyncio.wait_for(connecting, deadline - loop.time())
         except OSError as error:
             if type(error).__name__.startswith("SSL"):
                 reason = getattr(error, "reason", None) or error
@@ -173,9 +199,11 @@ class Http1Pool:
             raise ConnectionFailed(error.strerror or str(error)) from None
         return connection
 
-    async def _finish(self, origin: _Origin, connection: _Connection, payload: bytes) -> Response:
+    async def _finish(
+        self, origin: _Origin, connection: _Connection, payload: bytes, deadline: float | None
+    ) -> Response:
         try:
-            response = await connection.send(payload)
+            response = await connection.send(payload, deadline)
         except BaseException:
             connection.close()
             raise

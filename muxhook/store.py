@@ -270,6 +270,7 @@ class EventLog:
         self.timeout = timeout
         self._guard = _Guard(self.path, timeout)
         self._conn = _open_read_only(self.path, timeout) if read_only else _open(self.path, timeout)
+        self._timeout_ms = self._busy_ms = int(timeout * 1000)  # as ``_open`` set it
 
     # -- writes (the listener's hot path) --------------------------------------
 
@@ -484,17 +485,16 @@ class EventLog:
         """
         with self._guard:
             if wait:
+                self._patience(self._timeout_ms)
                 self._conn.execute("BEGIN IMMEDIATE")
             else:
-                self._conn.execute("PRAGMA busy_timeout = 0")
+                self._patience(0)
                 try:
                     self._conn.execute("BEGIN IMMEDIATE")
                 except sqlite3.OperationalError as error:
                     if "locked" in str(error) or "busy" in str(error):
                         raise LogBusy(str(error)) from None
                     raise
-                finally:
-                    self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             try:
                 yield
             except BaseException:
@@ -502,8 +502,20 @@ class EventLog:
                 raise
             self._conn.execute("COMMIT")
 
+    def _patience(self, milliseconds: int) -> None:
+        """Set how long SQLite waits for another process's lock (caller holds the guard).
+
+        Only on a change: the listener's group commits never wait, and a PRAGMA on each
+        of them was two statements per commit.
+        """
+        if self._busy_ms != milliseconds:
+            self._conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
+            self._busy_ms = milliseconds
+
     def _run(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
         """Execute one statement (caller holds the guard)."""
+        if not self._conn.in_transaction:  # on its own, it may wait for the lock
+            self._patience(self._timeout_ms)
         try:
             return self._conn.execute(sql, params)
         except UnicodeEncodeError:  # a lone surrogate from a lax decoder: store U+FFFD

@@ -54,6 +54,7 @@ __all__ = [
 
 #: Provider names in detection order; Mux is the default.
 NAMES: tuple[str, ...] = ("mux", "fastpix", "millicast")
+_loaded: dict[str, ModuleType] = {}  # by ``get``: the listener asks several times per request
 
 
 class EventType(NamedTuple):
@@ -121,7 +122,10 @@ def get(name: str) -> ModuleType:
         from muxhook.errors import UsageError
 
         raise UsageError(f"unknown provider {name!r}; choose one of: {', '.join(NAMES)}")
-    return importlib.import_module(f"muxhook.providers.{name}")
+    module = _loaded.get(name)
+    if module is None:  # imported on first use: ``sign`` for Mux never loads the others
+        module = _loaded[name] = importlib.import_module(f"muxhook.providers.{name}")
+    return module
 
 
 def lower_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
