@@ -559,7 +559,7 @@ async def _serve(
         flow = pipeline.Pipeline(
             settings, log, fwd if routes else None, view, concurrency=concurrency
         )
-        app = listener.WebhookApp(flow, max_body=limit)
+        server = listener.Listener(flow, max_body=limit)
         view.batch_flushes()
 
         async def watch_tunnel() -> None:
@@ -574,7 +574,7 @@ async def _serve(
 
         watcher = asyncio.create_task(watch_tunnel())
         try:
-            await listener.run_server(app, sock, on_started=ready, grace=forward_timeout, stop=stop)
+            await server.serve(sock, on_started=ready, grace=forward_timeout, stop=stop)
         finally:
             watcher.cancel()
             cut = await flow.drain(timeout=forward_timeout)

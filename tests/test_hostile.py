@@ -1,10 +1,10 @@
 """Hostile input, for real: raw bytes against ``muxhook listen``, bad input to every command.
 
 Part A talks to a real listener process over raw sockets, because an HTTP client refuses to
-send most of these requests. What answers each one was found by sending it: uvicorn with
-httptools (llhttp) parses the bytes, and only a request that parses reaches muxhook's ASGI
-app, which records it before it answers. After every case the same listener must still take
-a signed POST, answer 200 and forward it byte for byte.
+send most of these requests. What answers each one was found by sending it: httptools (llhttp)
+parses the bytes, and the listener records every request, even one that does not parse,
+before it answers. After every case the same listener must still take a signed POST, answer
+200 and forward it byte for byte.
 
 Part B runs the commands as processes with bad input and holds each to the README's
 contract: one ``error:`` line on stderr that names the problem, no traceback, and the
@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import typing
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +47,6 @@ NO_SIGNATURE = (
     "no signature header (looked for Mux-Signature, FastPix-Signature, X-Millicast-Signature)"
 )
 UNSIGNED_ANSWER = f"invalid signature: {NO_SIGNATURE}\n".encode()
-NOT_HTTP = b"Invalid HTTP request received."  # uvicorn's own 400 body
 POSIX = os.name == "posix"
 
 
@@ -279,6 +279,24 @@ class Case:
     logged: Logged | None = None  # None: nothing reaches the log
 
 
+def not_http(
+    name: str,
+    data: bytes,
+    detail: str | None,
+    *,
+    reason: str | None = None,
+    body: bytes | None = None,
+    method: str = "POST",
+    path: str = "/webhooks/mux",
+) -> typing.Any:
+    """A case that does not parse as HTTP/1.1: answered 400 with the parser's reason, the
+    connection closed, and logged as rejected; with the bytes as they came as its body, unless
+    its head parsed."""
+    reason = reason or f"not valid HTTP/1.1 ({detail})"
+    logged = Logged("rejected", f"400: {reason}", data if body is None else body, method, path)
+    return pytest.param(Case(data, 400, f"{reason}\n".encode(), logged=logged), id=name)
+
+
 NOT_JSON = b'{"type":"video.asset.ready","data":{"id":'
 NON_UTF8 = b'{"type":"video.asset.ready","id":"evt-bin","data":{"passthrough":"\xff\xfe\xc3\x28"}}'
 MANY_HEADERS = [(f"X-Flood-{n}", "v") for n in range(5000)]
@@ -318,14 +336,14 @@ CASES = [
         ),
         id="non-utf8-body",
     ),
-    # Header values are bytes on the wire; uvicorn hands them over and muxhook keeps them as
+    # Header values are bytes on the wire; muxhook keeps them, and the names, as sent:
     # latin-1, one character per byte, so nothing is lost or replaced.
     pytest.param(
         Case(
             request(b"{}", headers=[("X-Binary", "\xff\xfe\x80")]),
             401,
             UNSIGNED_ANSWER,
-            logged=Logged("invalid", NO_SIGNATURE, b"{}", header=("x-binary", "\xff\xfe\x80")),
+            logged=Logged("invalid", NO_SIGNATURE, b"{}", header=("X-Binary", "\xff\xfe\x80")),
         ),
         id="non-utf8-header-value",
     ),
@@ -361,7 +379,7 @@ CASES = [
     ),
     # A declared length of 100 GB with nothing sent: answered 413 at once, not after waiting
     # for the body; the connection stays open (RFC 9110 §15.5.14 lets the server either close
-    # or keep it; uvicorn reads and drops what follows without buffering it).
+    # or keep it; the listener reads and drops what follows without buffering it).
     pytest.param(
         Case(
             request(b"", headers=[("Content-Length", "100000000000")], length=False, close=False),
@@ -391,7 +409,7 @@ CASES = [
             401,
             UNSIGNED_ANSWER,
             logged=Logged(
-                "invalid", NO_SIGNATURE, b"{}", header=("x-flood-4999", "v"), headers_at_least=5000
+                "invalid", NO_SIGNATURE, b"{}", header=("X-Flood-4999", "v"), headers_at_least=5000
             ),
         ),
         id="5000-headers",
@@ -402,7 +420,7 @@ CASES = [
             request(b"{}", headers=[("X-Big", BIG_VALUE)]),
             401,
             UNSIGNED_ANSWER,
-            logged=Logged("invalid", NO_SIGNATURE, b"{}", header=("x-big", BIG_VALUE)),
+            logged=Logged("invalid", NO_SIGNATURE, b"{}", header=("X-Big", BIG_VALUE)),
         ),
         id="64KiB-header-value",
     ),
@@ -417,36 +435,31 @@ CASES = [
         id="chunked-valid",
     ),
     # A chunk size that is not hex: llhttp stops (guessing would desynchronise the framing),
-    # uvicorn answers 400 and closes. muxhook had already been handed the headers, so the
-    # request is logged as cut off (ASGI only tells it that the connection went away).
-    pytest.param(
-        Case(
-            request(
-                b"zz\r\nabc\r\n0\r\n\r\n", headers=[("Transfer-Encoding", "chunked")], length=False
-            ),
-            400,
-            NOT_HTTP,
-            logged=Logged("rejected", "499: the sender disconnected after 0 bytes", b""),
+    # so the listener answers 400 and closes. The head had parsed: the request is logged with
+    # its headers and the body bytes that were whole (none).
+    not_http(
+        "chunked-malformed",
+        request(
+            b"zz\r\nabc\r\n0\r\n\r\n", headers=[("Transfer-Encoding", "chunked")], length=False
         ),
-        id="chunked-malformed",
+        "Invalid character in chunk size",
+        body=b"",
     ),
-    # Content-Length and Transfer-Encoding together is the request-smuggling shape: refused 400
-    # by llhttp before muxhook sees it, and the connection is closed.
-    pytest.param(
-        Case(
-            request(
-                b"0\r\n\r\n",
-                headers=[("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
-                length=False,
-            ),
-            400,
-            NOT_HTTP,
+    # Content-Length and Transfer-Encoding together is the request-smuggling shape: refused 400,
+    # the connection is closed, and the bytes are logged as they came.
+    not_http(
+        "content-length-and-chunked",
+        request(
+            b"0\r\n\r\n",
+            headers=[("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
+            length=False,
         ),
-        id="content-length-and-chunked",
+        "Transfer-Encoding can't be present with Content-Length",
     ),
-    pytest.param(
-        Case(request(b"", headers=[("Content-Length", "-1")], length=False), 400, NOT_HTTP),
-        id="negative-content-length",
+    not_http(
+        "negative-content-length",
+        request(b"", headers=[("Content-Length", "-1")], length=False),
+        "Invalid character in Content-Length",
     ),
     # Webhooks are POSTed: other methods are answered 405 and logged (with their body).
     *(
@@ -535,11 +548,13 @@ CASES = [
         ),
         id="percent-escaped-non-utf8-path",
     ),
-    # Raw bytes over 0x7f in the request target are not HTTP (RFC 3986 targets are ASCII):
-    # llhttp refuses them with 400 before muxhook sees anything.
-    pytest.param(
-        Case(request(b"{}", target=b"/webhooks/\xff\xfe"), 400, NOT_HTTP),
-        id="raw-non-ascii-path",
+    # Raw bytes over 0x7f in the request target are not HTTP (RFC 3986 targets are ASCII).
+    not_http(
+        "raw-non-ascii-path",
+        request(b"{}", target=b"/webhooks/\xff\xfe"),
+        "Invalid char in url path",
+        method="",
+        path="",
     ),
     # HTTP/1.0 without Host is still a request (Host is mandatory only in 1.1): it is handled,
     # and the connection is closed after the answer, as HTTP/1.0 has no keep-alive by default.
@@ -552,23 +567,40 @@ CASES = [
         ),
         id="HTTP-1.0-without-Host",
     ),
-    # Not HTTP at all: the listener answers 400 "Invalid HTTP request received." and closes
-    # the connection (uvicorn's answer, before muxhook; nothing to record).
-    pytest.param(
-        Case(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(range(32)), 400, NOT_HTTP),
-        id="garbage-tls-client-hello",
+    # Not HTTP at all: answered 400, the connection closed, and the bytes logged as they came,
+    # with a hint when they are a known protocol that is not HTTP/1.1.
+    not_http(
+        "garbage-tls-client-hello",
+        b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(range(32)),
+        None,
+        reason="not HTTP: a TLS handshake (post to http://, or end TLS in your tunnel)",
+        method="",
+        path="",
     ),
-    pytest.param(Case(b"hello, is this thing on?\r\n\r\n", 400, NOT_HTTP), id="garbage-text"),
-    pytest.param(
-        Case(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, NOT_HTTP), id="garbage-http2-preface"
+    not_http(
+        "garbage-text",
+        b"hello, is this thing on?\r\n\r\n",
+        "Invalid method encountered",
+        method="",
+        path="",
     ),
-    pytest.param(
-        Case(b"POST /webhooks/mux HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 400, NOT_HTTP),
-        id="header-without-colon",
+    not_http(
+        "garbage-http2-preface",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        None,
+        reason="not HTTP/1.1: an HTTP/2 preface (muxhook speaks HTTP/1.1)",
+        method="PRI",
+        path="*",
     ),
-    pytest.param(
-        Case(b"POST /webhooks/mux HTTP/1.1\nHost: x\nContent-Length: 2\n\n{}", 400, NOT_HTTP),
-        id="bare-LF-line-ends",
+    not_http(
+        "header-without-colon",
+        b"POST /webhooks/mux HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+        "Invalid header token",
+    ),
+    not_http(
+        "bare-LF-line-ends",
+        b"POST /webhooks/mux HTTP/1.1\nHost: x\nContent-Length: 2\n\n{}",
+        "Expected CRLF after version",
     ),
 ]
 
@@ -616,9 +648,9 @@ def test_a_hostile_request_is_answered_recorded_and_the_next_one_served(
 
 
 def test_a_slow_sender_holds_only_its_own_connection(live: Live) -> None:
-    """Slowloris-style: the head dribbled one byte every 50 ms (2.5 s). uvicorn has no
-    request-head timeout, so the slow request is not cut off and is served when complete;
-    what matters is that it ties up one connection only: others are served meanwhile."""
+    """Slowloris-style: the head dribbled one byte every 50 ms (2.5 s), well inside the
+    request deadline, so the slow request is served when complete; what matters is that it
+    ties up one connection only: others are served meanwhile."""
     body = event()
     data = request(body, signed=True)
     answers: list[Answer] = []

@@ -1,0 +1,233 @@
+"""The HTTP listener in-process, where its deadlines can be short: a real ``Listener`` with a
+real ``Pipeline`` and SQLite log, served on 127.0.0.1 port 0 in a thread of its own, and
+talked to over raw sockets. (``test_hostile.py`` holds the listener process to the rest.)"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from muxhook.listener import MAX_HEAD, Listener, bind
+from muxhook.pipeline import Answer, ListenSettings, Pipeline
+from muxhook.store import EventLog, Incoming, StoredEvent
+
+TIMEOUT = 5.0
+
+
+class Reported:
+    """A Reporter that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def received(self, event: object) -> None:
+        self.lines.append("received")
+
+    def delivered(self, event: object) -> None:
+        self.lines.append("delivered")
+
+    def slow(self, event: object, limit: float, provider: str) -> None:
+        self.lines.append("slow")
+
+    def rejected(self, incoming: object, status: int, reason: str) -> None:
+        self.lines.append(f"rejected {status}")
+
+    def unrecorded(self, incoming: object, reason: str) -> None:
+        self.lines.append("unrecorded")
+
+    def log_failed(self, error: Exception) -> None:
+        self.lines.append("log failed")
+
+
+class Served:
+    def __init__(self, port: int, db: Path, reported: Reported) -> None:
+        self.port = port
+        self.db = db
+        self.reported = reported
+
+    def rows(self, count: int) -> list[StoredEvent]:
+        """The log's rows once there are ``count`` (or the deadline passed)."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            with EventLog(self.db) as log:
+                found = sorted(log.list(limit=None), key=lambda row: row.id)
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
+    def connect(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """A listener with a 0.5 s request deadline and a 0.5 s idle timeout, no secret."""
+    db = tmp_path / "events.db"
+    reported = Reported()
+    sock = bind("127.0.0.1", 0)
+    started = threading.Event()
+    stop: list[asyncio.Event] = []
+    loop = asyncio.new_event_loop()
+
+    async def main() -> None:
+        stop.append(asyncio.Event())
+        with EventLog(db) as log:
+            flow = Pipeline(ListenSettings(secrets={}), log, None, reported)
+            server = Listener(flow, max_body=4096, request_timeout=0.5, idle_timeout=0.5)
+            await server.serve(sock, on_started=started.set, grace=1.0, stop=stop[0], signals=False)
+            await flow.drain(1.0)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    assert started.wait(TIMEOUT)
+    try:
+        yield Served(sock.getsockname()[1], db, reported)
+    finally:
+        loop.call_soon_threadsafe(stop[0].set)
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+        loop.close()
+
+
+def read_all(conn: socket.socket) -> bytes:
+    """Everything until the listener closes the connection."""
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    return data
+
+
+def test_a_request_that_stops_half_way_through_its_head_is_cut_off(served: Served) -> None:
+    with served.connect() as conn:
+        conn.sendall(b"POST /webhooks/mux HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        answer = read_all(conn)
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer
+    assert answer.endswith(b"the request was not complete after 0.5 s\n")
+    assert 0.4 < time.monotonic() - started < TIMEOUT
+    (row,) = served.rows(1)
+    assert (row.method, row.path, row.verdict) == ("POST", "/webhooks/mux", "rejected")
+    assert row.reason == "408: the request was not complete after 0.5 s"
+
+
+def test_a_body_that_stops_coming_is_cut_off_and_what_came_is_kept(served: Served) -> None:
+    with served.connect() as conn:
+        conn.sendall(b'POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{"a"')
+        answer = read_all(conn)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    (row,) = served.rows(1)
+    assert (row.path, row.body, row.verdict) == ("/hook", b'{"a"', "rejected")
+
+
+def test_an_idle_kept_alive_connection_is_closed(served: Served) -> None:
+    with served.connect() as conn:
+        conn.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        answer = read_all(conn)  # the answer, then the close once idle for 0.5 s
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+    assert b"connection: close" not in answer
+    (row,) = served.rows(1)
+    assert row.verdict == "unverified"
+
+
+def test_a_connection_that_sends_nothing_is_closed_and_leaves_no_trace(served: Served) -> None:
+    with served.connect() as conn:
+        assert read_all(conn) == b""
+    assert served.rows(0) == [] and served.reported.lines == []
+
+
+def test_a_head_over_the_limit_is_refused_431_without_holding_it(served: Served) -> None:
+    with served.connect() as conn:
+        conn.sendall(b"POST /hook HTTP/1.1\r\nX-Huge: ")
+        try:
+            for _ in range(MAX_HEAD // 65536 + 2):
+                conn.sendall(b"a" * 65536)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed once the limit passed: the rest is never read
+        answer = read_all(conn)
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"), answer[:80]
+    (row,) = served.rows(1)
+    assert row.reason == f"431: the request's head is over {MAX_HEAD} bytes"
+    assert row.body == b""
+
+
+def test_many_pipelined_requests_are_answered_in_order(served: Served) -> None:
+    """More than the queue holds: reading pauses, nothing is dropped, the order holds."""
+    count = 40
+    requests = b"".join(
+        b"POST /hook/%d HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+        % (n, len(str(n)), str(n).encode())
+        for n in range(count)
+    )
+    with served.connect() as conn:
+        conn.sendall(requests + b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answers = read_all(conn)
+    assert answers.count(b"HTTP/1.1 200 OK\r\n") == count + 1
+    assert answers.endswith(b"muxhook is listening; POST webhooks to any path\n")
+    rows = served.rows(count)
+    assert [row.path for row in rows] == [f"/hook/{n}" for n in range(count)]
+    assert [row.body for row in rows] == [str(n).encode() for n in range(count)]
+
+
+def test_an_upgrade_is_answered_and_the_connection_closed(served: Served) -> None:
+    with served.connect() as conn:
+        conn.sendall(
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        )
+        answer = read_all(conn)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+
+
+def test_expect_100_continue_is_answered_before_the_body(served: Served) -> None:
+    with served.connect() as conn:
+        conn.sendall(
+            b"POST /hook HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n"
+            b"Connection: close\r\n\r\n"
+        )
+        assert conn.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        conn.sendall(b"{}")
+        answer = read_all(conn)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+    assert [row.body for row in served.rows(1)] == [b"{}"]
+
+
+def test_stopping_waits_for_a_request_in_hand(tmp_path: Path) -> None:
+    """A request that is being answered when the stop comes is still recorded and answered."""
+    db = tmp_path / "events.db"
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    answers: list[bytes] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        with EventLog(db) as log:
+            flow = Pipeline(ListenSettings(secrets={}), log, None, Reported())
+            server = Listener(flow, max_body=4096)
+            original = flow.handle
+
+            async def slow_handle(incoming: Incoming) -> Answer:
+                stop.set()  # the stop arrives while this request is in hand
+                await asyncio.sleep(0.2)
+                return await original(incoming)
+
+            flow.handle = slow_handle  # type: ignore[method-assign]
+
+            def client() -> None:
+                with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as conn:
+                    conn.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+                    answers.append(read_all(conn))
+
+            sender = threading.Thread(target=client)
+            await server.serve(sock, on_started=sender.start, grace=2.0, stop=stop, signals=False)
+            await flow.drain(1.0)
+            await asyncio.to_thread(sender.join, TIMEOUT)
+
+    asyncio.run(main())
+    assert answers and answers[0].startswith(b"HTTP/1.1 200 OK\r\n"), answers
+    with EventLog(db) as log:
+        assert [row.body for row in log.list(limit=None)] == [b"{}"]
