@@ -1,18 +1,21 @@
 """``muxhook listen`` under load, side by side with a direct POST to the same app.
 
-    python benchmarks/listen.py [--paced 500] [--rate 100] [--burst 1000] [--soak 10000]
+    python benchmarks/listen.py [--paced 500] [--rates 100,1000] [--burst 1000] [--soak 10000]
 
-Three processes on loopback: a fast app (uvicorn, answering 200 and counting), the
+Four processes on loopback: a fast app (uvicorn, answering 200 and counting), the
 listener (``muxhook listen --no-tunnel``, recording to SQLite, verifying each Mux
-signature and forwarding), and this load generator. It reports:
+signature and forwarding), a bare byte relay in front of the same app (no parsing,
+recording or verification: the floor of any forwarder on this machine), and this load
+generator. It reports:
 
-- added latency at a paced rate: p50 and p95 through listen minus direct;
-- the drain rate of an unpaced burst (32 connections), through listen and direct;
-
-The load generator is muxhook's own keep-alive client (``muxhook.httpclient``), the
-same for both paths, so the columns differ only by the listener in between.
+- added latency at paced rates: p50 and p95 through listen minus direct, beside what
+  the relay adds;
+- the drain rate of an unpaced burst (32 connections): direct, relay and listen;
 - events lost: sent minus what the app counted minus what the log recorded;
 - the listener's resident memory after the burst and after ``--soak`` more events.
+
+The load generator is muxhook's own keep-alive client (``muxhook.httpclient``), the
+same for every path, so the columns differ only by what sits in front of the app.
 
 Every request loop is bounded by its count; every wait by a deadline.
 """
@@ -26,7 +29,6 @@ import os
 import re
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,6 +80,65 @@ def serve_app(port_file: str) -> None:
         app, lifespan="off", http="httptools", loop="uvloop", log_level="warning", access_log=False
     )
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve_relay(app_port: int, port_file: str) -> None:
+    """The floor for any forwarder: bytes relayed to the app as they come, nothing else.
+
+    One connection to the app per client connection, no parsing, no recording, no
+    verification: what the extra hop alone costs on this machine.
+    """
+    import socket
+
+    import uvloop
+
+    class Upstream(asyncio.Protocol):
+        def __init__(self, client: asyncio.Transport) -> None:
+            self.client = client
+
+        def data_received(self, data: bytes) -> None:
+            self.client.write(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.client.close()
+
+    class Relay(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+            self.app: asyncio.Transport | None = None
+            self.early: list[bytes] = []
+            asyncio.get_running_loop().create_task(self.connect())
+
+        async def connect(self) -> None:
+            loop = asyncio.get_running_loop()
+            app, _ = await loop.create_connection(
+                lambda: Upstream(self.transport),
+                "127.0.0.1",
+                app_port,  # type: ignore[arg-type]
+            )
+            self.app = app
+            for data in self.early:
+                app.write(data)
+
+        def data_received(self, data: bytes) -> None:
+            if self.app is None:
+                self.early.append(data)
+            else:
+                self.app.write(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self.app is not None:
+                self.app.close()
+
+    async def main() -> None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = await asyncio.get_running_loop().create_server(Relay, sock=sock)
+        Path(port_file).write_text(str(sock.getsockname()[1]))
+        await server.serve_forever()
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    uvloop.run(main())
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -169,24 +230,38 @@ def app_count(url: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paced", type=int, default=500, help="paced requests per path")
-    parser.add_argument("--rate", type=float, default=100.0, help="paced requests per second")
+    parser.add_argument("--paced", type=int, default=500, help="paced requests per path and rate")
+    parser.add_argument(
+        "--rates", default="100,1000", help="paced rates to measure, requests per second"
+    )
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--soak", type=int, default=10000, help="events for the memory check")
     parser.add_argument("--serve-app", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-relay", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_app:
         serve_app(args.serve_app)
         return 0
+    if args.serve_relay:
+        serve_relay(int(args.serve_relay[0]), args.serve_relay[1])
+        return 0
+    rates = [float(rate) for rate in args.rates.split(",")]
 
     scratch = Path(tempfile.mkdtemp(prefix="muxhook-bench-"))
     port_file = scratch / "app.port"
+    relay_file = scratch / "relay.port"
     app = subprocess.Popen([sys.executable, __file__, "--serve-app", str(port_file)])
-    listener = None
+    relay = listener = None
     try:
         wait_for(lambda: port_file.exists() and port_file.read_text(), 20, "the app")
-        app_url = f"http://127.0.0.1:{port_file.read_text()}/hook"
+        app_port = port_file.read_text()
+        app_url = f"http://127.0.0.1:{app_port}/hook"
+        relay = subprocess.Popen(
+            [sys.executable, __file__, "--serve-relay", app_port, str(relay_file)]
+        )
+        wait_for(lambda: relay_file.exists() and relay_file.read_text(), 20, "the relay")
+        relay_url = f"http://127.0.0.1:{relay_file.read_text()}/hook"
         db = scratch / "events.db"
         env = {**os.environ, "MUX_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1"}
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # measured as installed: with bytecode
@@ -222,31 +297,41 @@ def main() -> int:
             raise SystemExit("the listener did not start")
 
         warm = bodies(200, start=10**7)
-        asyncio.run(burst(app_url, warm, 8))
-        asyncio.run(burst(listen_url, warm, 8))
+        for url in (app_url, relay_url, listen_url):
+            asyncio.run(burst(url, warm, 8))
+        sent_direct = sent_relay = sent_through = len(warm)
 
-        direct = asyncio.run(paced(app_url, bodies(args.paced), args.rate))
-        through = asyncio.run(paced(listen_url, bodies(args.paced, start=10**6), args.rate))
+        paced_ms: dict[tuple[float, str], list[float]] = {}
+        for number, rate in enumerate(rates):
+            for path, url in (("direct", app_url), ("relay", relay_url), ("listen", listen_url)):
+                events = bodies(args.paced, start=(number + 1) * 10**6)
+                paced_ms[rate, path] = asyncio.run(paced(url, events, rate))
+            sent_direct += args.paced
+            sent_relay += args.paced
+            sent_through += args.paced
 
-        events = bodies(args.burst, start=2 * 10**6)
-        direct_burst = asyncio.run(burst(app_url, events, args.connections))
-        events = bodies(args.burst, start=3 * 10**6)
-        listen_burst = asyncio.run(burst(listen_url, events, args.connections))
+        drain: dict[str, float] = {}
+        for path, url in (("direct", app_url), ("relay", relay_url), ("listen", listen_url)):
+            events = bodies(args.burst, start=20 * 10**6)
+            drain[path] = args.burst / asyncio.run(burst(url, events, args.connections))
+        sent_direct += args.burst
+        sent_relay += args.burst
+        sent_through += args.burst
         rss_after_burst = rss_kib(listener.pid)
-        soak = bodies(args.soak, start=4 * 10**6)
+        soak = bodies(args.soak, start=40 * 10**6)
         soak_time = asyncio.run(burst(listen_url, soak, args.connections))
+        sent_through += args.soak
         rss_after_soak = rss_kib(listener.pid)
 
-        sent_direct = len(warm) + args.paced + args.burst
-        sent_through = len(warm) + args.paced + args.burst + args.soak
-        forwarded = app_count(app_url) - sent_direct
+        forwarded = app_count(app_url) - sent_direct - sent_relay
         listener.send_signal(signal.SIGINT)
         listener.wait(timeout=60)
         with sqlite3.connect(db) as conn:
             recorded = conn.execute("SELECT count(*) FROM events").fetchone()[0]
     finally:
-        if listener is not None and listener.poll() is None:
-            listener.kill()
+        for process in (listener, relay):
+            if process is not None and process.poll() is None:
+                process.kill()
         app.send_signal(signal.SIGINT)
         app.wait(timeout=30)
 
@@ -255,18 +340,25 @@ def main() -> int:
         return ordered[int(q * (len(ordered) - 1))]
 
     print(
-        f"paced: {args.paced} requests per path at {args.rate:g}/s; burst: {args.burst} "
-        f"events over {args.connections} connections; soak: {args.soak} more"
+        f"paced: {args.paced} requests per path at each rate; burst: {args.burst} events over "
+        f"{args.connections} connections; soak: {args.soak} more"
     )
-    print(f"{'':34}{'direct':>12}{'through listen':>16}{'added':>10}")
-    for name, q in (("latency p50", 0.5), ("latency p95", 0.95)):
-        a, b = pct(direct, q), pct(through, q)
-        print(f"{name + ' (ms)':34}{a:12.2f}{b:16.2f}{b - a:10.2f}")
     print(
-        f"{'burst drain (events/s)':34}{args.burst / direct_burst:12.0f}"
-        f"{args.burst / listen_burst:16.0f}"
+        f"{'':26}{'direct':>9}{'relay':>9}{'listen':>9}"
+        f"{'added by relay':>17}{'added by listen':>17}"
     )
-    print(f"{'soak rate (events/s)':34}{'':12}{args.soak / soak_time:16.0f}")
+    for rate in rates:
+        for name, q in (("p50", 0.5), ("p95", 0.95)):
+            direct, floor, through = (pct(paced_ms[rate, p], q) for p in PATHS)
+            print(
+                f"{f'latency {name} at {rate:g}/s (ms)':26}{direct:9.2f}{floor:9.2f}"
+                f"{through:9.2f}{floor - direct:17.2f}{through - direct:17.2f}"
+            )
+    print(
+        f"{'burst drain (events/s)':26}{drain['direct']:9.0f}{drain['relay']:9.0f}"
+        f"{drain['listen']:9.0f}"
+    )
+    print(f"{'soak rate (events/s)':26}{'':18}{args.soak / soak_time:9.0f}")
     lost = max(sent_through - recorded, sent_through - forwarded)
     print(
         f"events sent through listen: {sent_through}; recorded: {recorded}; "
@@ -277,11 +369,10 @@ def main() -> int:
         f"{rss_after_soak / 1024:.1f} MiB after {args.soak} more events "
         f"({(rss_after_soak - rss_after_burst) / 1024:+.1f} MiB)"
     )
-    print(
-        f"median of samples: direct {statistics.median(direct):.2f} ms, "
-        f"listen {statistics.median(through):.2f} ms"
-    )
     return 0
+
+
+PATHS = ("direct", "relay", "listen")
 
 
 if __name__ == "__main__":
