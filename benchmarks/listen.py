@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 from pathlib import Path
 
 SECRET = "benchmark-secret-0123456789"  # noqa: S105 (a test value)
@@ -104,7 +105,7 @@ def serve_relay(app_port: int, port_file: str) -> None:
 
     class Relay(asyncio.Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = transport
+            self.transport = typing.cast(asyncio.Transport, transport)
             self.app: asyncio.Transport | None = None
             self.early: list[bytes] = []
             asyncio.get_running_loop().create_task(self.connect())
@@ -112,9 +113,7 @@ def serve_relay(app_port: int, port_file: str) -> None:
         async def connect(self) -> None:
             loop = asyncio.get_running_loop()
             app, _ = await loop.create_connection(
-                lambda: Upstream(self.transport),
-                "127.0.0.1",
-                app_port,  # type: ignore[arg-type]
+                lambda: Upstream(self.transport), "127.0.0.1", app_port
             )
             self.app = app
             for data in self.early:
