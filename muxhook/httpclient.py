@@ -12,6 +12,7 @@ origin, speaks TLS when the URL is https, and never follows redirects.
 from __future__ import annotations
 
 import asyncio
+import select
 import typing
 from collections import defaultdict, deque
 from urllib.parse import urlsplit
@@ -115,6 +116,15 @@ class _Connection(asyncio.Protocol):
         self._fail(TimeoutError())
         self.reusable = False  # its answer may still arrive: the connection is spent
 
+    def usable(self) -> bool:
+        """Open, and with nothing to read: an idle connection that has turned readable was
+        closed by the app (or got bytes nobody asked for), even if the loop has not seen it
+        yet. One poll of the socket, not a turn of the loop."""
+        if self.closed or self.transport is None or self.transport.is_closing():
+            return False
+        sock = self.transport.get_extra_info("socket")
+        return sock is None or not _readable(sock.fileno())
+
     def _fail(self, error: Exception) -> None:
         if self.answer is not None and not self.answer.done():
             self.answer.set_exception(error)
@@ -166,16 +176,14 @@ class Http1Pool:
         host = parts.netloc.rsplit("@", 1)[-1]
         payload = _request(target, host, headers, body)
         idle = self._idle[origin]
-        if idle:
-            # Let the loop notice a close that has already arrived on an idle connection, so
-            # a stale one is not used. Once a request is written it is never sent again
-            # here: the app may have read it, and a silent second copy is a duplicate
-            # delivery that the log would not show. A failure is an attempt of its own.
-            await asyncio.sleep(0)
         while idle:
             connection = idle.pop()
-            if not connection.closed:
+            # A stale connection is never used: once a request is written it is never sent
+            # again here, as the app may have read it, and a silent second copy would be a
+            # duplicate delivery that the log does not show. A failure is an attempt of its own.
+            if connection.usable():
                 return await self._finish(origin, connection, payload, deadline)
+            connection.close()
         connection = await self._open(origin, deadline)
         return await self._finish(origin, connection, payload, deadline)
 
@@ -220,6 +228,16 @@ class Http1Pool:
             while idle:
                 idle.pop().close()
         await asyncio.sleep(0)  # let the transports finish closing
+
+
+def _readable(fd: int) -> bool:
+    """Whether reading ``fd`` would not block right now (data, or the peer's close)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)  # Windows: no poll(), and no fd limit
+    return bool(readable)
 
 
 def _request(target: str, host: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
