@@ -75,11 +75,7 @@ class _Connection(asyncio.Protocol):
         reason = str(exc) if exc else "the app closed the connection without answering"
         self._fail(ConnectionFailed(reason))
 
-    # httptools callbacks
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() == b"connection" and value.lower() == b"close":
-            self.reusable = False
-
+    # httptools callbacks (no on_header: should_keep_alive() reads Connection: close)
     def on_headers_complete(self) -> None:
         self.headers_done = True
 
@@ -142,6 +138,7 @@ class Http1Pool:
         self.per_origin = per_origin
         self._idle: defaultdict[_Origin, deque[_Connection]] = defaultdict(deque)
         self._tls: typing.Any = None  # an ssl.SSLContext, made on the first https request
+        self._places: dict[str, tuple[_Origin, str, str]] = {}  # url → where it points
         self.insecure = insecure
 
     def _context(self) -> typing.Any:
@@ -167,13 +164,12 @@ class Http1Pool:
         TimeoutError when none came within ``timeout`` seconds (connecting included)."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        parts = urlsplit(url)
-        secure = parts.scheme == "https"
-        origin = _Origin(
-            parts.scheme, parts.hostname or "localhost", parts.port or (443 if secure else 80)
-        )
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.netloc.rsplit("@", 1)[-1]
+        place = self._places.get(url)
+        if place is None:
+            if len(self._places) >= 256:  # a handful of targets in practice; never unbounded
+                self._places.clear()
+            place = self._places[url] = _place(url)
+        origin, target, host = place
         payload = _request(target, host, headers, body)
         idle = self._idle[origin]
         while idle:
@@ -228,6 +224,17 @@ class Http1Pool:
             while idle:
                 idle.pop().close()
         await asyncio.sleep(0)  # let the transports finish closing
+
+
+def _place(url: str) -> tuple[_Origin, str, str]:
+    """Where a URL points: its origin, request target and Host header."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "https"
+    origin = _Origin(
+        parts.scheme, parts.hostname or "localhost", parts.port or (443 if secure else 80)
+    )
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return origin, target, parts.netloc.rsplit("@", 1)[-1]
 
 
 def _readable(fd: int) -> bool:

@@ -62,6 +62,7 @@ class _Request:
     size: int = 0  # body bytes so far
     head_done: bool = False
     declared: int | None = None  # Content-Length
+    expects_continue: bool = False
     keep_alive: bool = True
     problem: tuple[int, str] | None = None
     answered_early: bool = False  # refused before its body ended (the rest is dropped)
@@ -135,6 +136,7 @@ class Listener:
             stopping.set()
 
         server = await loop.create_server(lambda: _Connection(self), sock=sock, backlog=2048)
+        sweeper = loop.create_task(self._sweep())
         if signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, request_stop)
@@ -148,6 +150,7 @@ class Listener:
         finally:
             if watcher is not None:
                 watcher.cancel()
+            sweeper.cancel()
             server.close()  # no new connections
             for connection in list(self.connections):
                 connection.close_when_idle()
@@ -159,6 +162,15 @@ class Listener:
             if signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
+
+    async def _sweep(self) -> None:
+        """Cut off connections past their deadline: a request too slow, or idle too long."""
+        every = min(1.0, self.request_timeout / 4, self.idle_timeout / 4)
+        while True:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            for connection in list(self.connections):
+                connection.expire(now)
 
     async def _finish(self, grace: float, forced: asyncio.Event) -> None:
         """Wait up to ``grace`` seconds for requests in hand, or until ``forced``."""
@@ -183,7 +195,7 @@ class _Connection(asyncio.Protocol):
         self.current: _Request | None = None  # being received
         self.queue: collections.deque[_Request] = collections.deque()
         self.worker: asyncio.Task[None] | None = None  # answering the queue
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0  # monotonic time past which it is cut off (Listener._sweep)
         self.closing = False  # answer what is queued, then close
         self.paused = False
         self.broken = False  # the parser failed: nothing more is read
@@ -196,7 +208,7 @@ class _Connection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.remote = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else ""
         self.listener.connections.add(self)
-        self._arm(self.listener.idle_timeout)
+        self._wait(self.listener.idle_timeout)
 
     def data_received(self, data: bytes) -> None:
         if self.broken:
@@ -221,7 +233,6 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.listener.connections.discard(self)
-        self._disarm()
         request = self.current
         if request is not None and request.head_done and not request.answered_early:
             # Headers arrived, the rest never will: record what did, answer nobody.
@@ -233,7 +244,7 @@ class _Connection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.current = _Request(self.listener.clock(), self.remote)
-        self._arm(self.listener.request_timeout)
+        self._wait(self.listener.request_timeout)
 
     def on_url(self, url: bytes) -> None:
         self._current().target += url
@@ -241,8 +252,10 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         request = self._current()
         request.headers.append((name.decode("latin-1"), value.decode("latin-1")))
-        if name.lower() == b"content-length" and value.isdigit():
+        if len(name) == 14 and name.lower() == b"content-length" and value.isdigit():
             request.declared = int(value)
+        elif len(name) == 6 and name.lower() == b"expect":
+            request.expects_continue = value.lower() == b"100-continue"
 
     def on_headers_complete(self) -> None:
         request = self._current()
@@ -255,7 +268,7 @@ class _Connection(asyncio.Protocol):
             request.problem = 413, _too_large(request.declared, limit)
             # Refused from the head alone: answered at once, the body is read and dropped.
             self._refuse_early(request)
-        elif self._expects_continue(request) and not self.queue and self.worker is None:
+        elif request.expects_continue and not self.queue and self.worker is None:
             assert self.transport is not None
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -273,7 +286,7 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         request = self._current()
         self.current = None
-        self._arm(self.listener.idle_timeout)
+        self._wait(self.listener.idle_timeout)
         if not request.keep_alive:
             self.closing = True
         if not request.answered_early:
@@ -316,8 +329,8 @@ class _Connection(asyncio.Protocol):
                 self._write(status, body, content_type, close=not request.keep_alive)
         finally:
             self.worker = None
-        if not self.closing:
-            self._arm(self.listener.idle_timeout if self.current is None else self._left())
+        if self.current is None:  # else the deadline of the request coming in stands
+            self._wait(self.listener.idle_timeout)
         self._close_if_done()
 
     def _refuse_early(self, request: _Request) -> None:
@@ -377,29 +390,18 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
     def _close(self) -> None:
-        self._disarm()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
-    def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self.timer = asyncio.get_running_loop().call_later(seconds, self._timed_out)
+    def _wait(self, seconds: float) -> None:
+        # A deadline swept once in a while, not a timer per request: arming and cancelling
+        # timers twice a request cost more than the sweep.
+        self.deadline = time.monotonic() + seconds
 
-    def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
-    def _left(self) -> float:
-        """Seconds left of the current request's deadline."""
-        assert self.current is not None
-        elapsed = self.listener.clock() - self.current.received_at
-        return max(0.0, self.listener.request_timeout - elapsed)
-
-    def _timed_out(self) -> None:
-        self.timer = None
-        if self.worker is not None:
-            return  # answering: the timer is set again when the queue is done
+    def expire(self, now: float) -> None:
+        """Cut the connection off if its deadline has passed while nothing was answered."""
+        if now < self.deadline or self.worker is not None:
+            return  # answering: the deadline is set again when the queue is done
         request = self.current
         if request is None:
             self._close()  # idle for too long
@@ -412,13 +414,6 @@ class _Connection(asyncio.Protocol):
         if self.current is None:  # a callback outside a message: start one
             self.current = _Request(self.listener.clock(), self.remote)
         return self.current
-
-    @staticmethod
-    def _expects_continue(request: _Request) -> bool:
-        return any(
-            name.lower() == "expect" and value.lower() == "100-continue"
-            for name, value in request.headers
-        )
 
 
 def _too_large(size: int, limit: int) -> str:
@@ -435,11 +430,11 @@ def _not_http(data: bytes, error: Exception) -> str:
     return f"not valid HTTP/1.1 ({detail})"
 
 
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+
+
 def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown" if status != 499 else "Client Closed Request"
+    return _PHRASES.get(status, "Unknown")
 
 
 _dates: dict[int, str] = {}
