@@ -2,14 +2,15 @@
 
     python benchmarks/listen.py [--paced 500] [--rates 100,1000] [--burst 1000] [--soak 10000]
 
-Four processes on loopback: a fast app (uvicorn, answering 200 and counting), the
-listener (``muxhook listen --no-tunnel``, recording to SQLite, verifying each Mux
-signature and forwarding), a bare byte relay in front of the same app (no parsing,
-recording or verification: the floor of any forwarder on this machine), and this load
-generator. It reports:
+Processes on loopback: a fast app (uvicorn, answering 200 and counting), the listener
+(``muxhook listen --no-tunnel``, recording to SQLite, verifying each Mux signature and
+forwarding), a bare byte relay in front of the same app (no parsing, recording or
+verification: the floor of any forwarder on this machine), a second listener that only
+records (no ``--forward-to``), and this load generator. It reports:
 
 - added latency at paced rates: p50 and p95 through listen minus direct, beside what
-  the relay adds;
+  the relay adds, and the latency of the recording-only listener (what receiving,
+  verifying and a durable commit cost before an answer, with no app behind);
 - the drain rate of an unpaced burst (32 connections): direct, relay and listen;
 - events lost: sent minus what the app counted minus what the log recorded;
 - the listener's resident memory after the burst and after ``--soak`` more events.
@@ -140,6 +141,27 @@ def serve_relay(app_port: int, port_file: str) -> None:
     uvloop.run(main())
 
 
+def start_listener(
+    db: Path, forward_to: str | None, env: dict[str, str]
+) -> tuple[subprocess.Popen[str], str]:
+    """``muxhook listen`` on a free port, forwarding to ``forward_to`` (None: recording only);
+    the process and its URL once it is ready."""
+    command = [sys.executable, "-m", "muxhook", "listen", "--no-tunnel", "--port", "0"]
+    command += ["--db", str(db), "--concurrency", "32", "--json"]
+    command += ["-f", forward_to] if forward_to else []
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        match = READY.search(process.stderr.readline())
+        if match:
+            return process, match.group(1)
+    process.kill()
+    raise SystemExit("the listener did not start")
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 
@@ -251,7 +273,7 @@ def main() -> int:
     port_file = scratch / "app.port"
     relay_file = scratch / "relay.port"
     app = subprocess.Popen([sys.executable, __file__, "--serve-app", str(port_file)])
-    relay = listener = None
+    relay = listener = recorder = None
     try:
         wait_for(lambda: port_file.exists() and port_file.read_text(), 20, "the app")
         app_port = port_file.read_text()
@@ -264,45 +286,23 @@ def main() -> int:
         db = scratch / "events.db"
         env = {**os.environ, "MUX_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1"}
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # measured as installed: with bytecode
-        listener = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "muxhook",
-                "listen",
-                "--no-tunnel",
-                "--port",
-                "0",
-                "--db",
-                str(db),
-                "-f",
-                app_url,
-                "--concurrency",
-                "32",
-                "--json",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert listener.stderr is not None
-        listen_url = ""
-        deadline = time.monotonic() + 30
-        while not listen_url and time.monotonic() < deadline:
-            match = READY.search(listener.stderr.readline())
-            listen_url = match.group(1) if match else ""
-        if not listen_url:
-            raise SystemExit("the listener did not start")
+        listener, listen_url = start_listener(db, app_url, env)
+        recorder, record_url = start_listener(scratch / "record-only.db", None, env)
 
         warm = bodies(200, start=10**7)
-        for url in (app_url, relay_url, listen_url):
+        for url in (app_url, relay_url, listen_url, record_url):
             asyncio.run(burst(url, warm, 8))
         sent_direct = sent_relay = sent_through = len(warm)
 
+        paths = (
+            ("direct", app_url),
+            ("relay", relay_url),
+            ("listen", listen_url),
+            ("record", record_url),
+        )
         paced_ms: dict[tuple[float, str], list[float]] = {}
         for number, rate in enumerate(rates):
-            for path, url in (("direct", app_url), ("relay", relay_url), ("listen", listen_url)):
+            for path, url in paths:
                 events = bodies(args.paced, start=(number + 1) * 10**6)
                 paced_ms[rate, path] = asyncio.run(paced(url, events, rate))
             sent_direct += args.paced
@@ -328,7 +328,7 @@ def main() -> int:
         with sqlite3.connect(db) as conn:
             recorded = conn.execute("SELECT count(*) FROM events").fetchone()[0]
     finally:
-        for process in (listener, relay):
+        for process in (listener, recorder, relay):
             if process is not None and process.poll() is None:
                 process.kill()
         app.send_signal(signal.SIGINT)
@@ -353,6 +353,13 @@ def main() -> int:
                 f"{f'latency {name} at {rate:g}/s (ms)':26}{direct:9.2f}{floor:9.2f}"
                 f"{through:9.2f}{floor - direct:17.2f}{through - direct:17.2f}"
             )
+    print("listen recording only (no --forward-to, so no app behind it):")
+    for rate in rates:
+        print(
+            f"{f'  latency at {rate:g}/s (ms)':26}"
+            f"p50 {pct(paced_ms[rate, 'record'], 0.5):.2f}, "
+            f"p95 {pct(paced_ms[rate, 'record'], 0.95):.2f}"
+        )
     print(
         f"{'burst drain (events/s)':26}{drain['direct']:9.0f}{drain['relay']:9.0f}"
         f"{drain['listen']:9.0f}"
