@@ -98,7 +98,7 @@ class Listener:
         method, target = request.method, request.target
         if method in ("GET", "HEAD") and request.problem is None:
             if target == b"/" or target.startswith(b"/?"):
-                return 200, b"" if method == "HEAD" else HEALTH, "text/plain; charset=utf-8"
+                return 200, HEALTH, "text/plain; charset=utf-8"
             return 404, b"not found: POST webhooks; GET / is the health check\n", ""
         incoming = request.incoming()
         problem = request.problem
@@ -326,7 +326,11 @@ class _Connection(asyncio.Protocol):
                     body = f"muxhook failed on this request: {type(error).__name__}\n".encode()
                 if request.problem is not None and request.problem[0] == 499:
                     continue  # the sender has gone
-                self._write(status, body, content_type, close=not request.keep_alive)
+                if request.method == "HEAD":  # its length, never its body (RFC 9110 §9.3.2)
+                    length, body = len(body), b""
+                else:
+                    length = len(body)
+                self._write(status, body, content_type, length, close=not request.keep_alive)
         finally:
             self.worker = None
         if self.current is None:  # else the deadline of the request coming in stands
@@ -356,7 +360,9 @@ class _Connection(asyncio.Protocol):
         request.keep_alive = False
         self._enqueue(request)
 
-    def _write(self, status: int, body: bytes, content_type: str, *, close: bool) -> None:
+    def _write(
+        self, status: int, body: bytes, content_type: str, length: int, *, close: bool
+    ) -> None:
         if self.transport is None or self.transport.is_closing():
             return
         if not content_type:
@@ -364,7 +370,7 @@ class _Connection(asyncio.Protocol):
             content_type = "application/json" if json_like else "text/plain; charset=utf-8"
         head = (
             f"HTTP/1.1 {status} {_phrase(status)}\r\ncontent-type: {content_type}\r\n"
-            f"content-length: {len(body)}\r\ndate: {_http_date()}\r\n"
+            f"content-length: {length}\r\ndate: {_http_date()}\r\n"
         )
         if close:
             head += "connection: close\r\n"

@@ -174,6 +174,19 @@ def test_many_pipelined_requests_are_answered_in_order(served: Served) -> None:
     assert [row.body for row in rows] == [str(n).encode() for n in range(count)]
 
 
+def test_head_gets_the_length_but_no_body_and_the_connection_goes_on(served: Served) -> None:
+    with served.connect() as conn:
+        conn.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nHEAD /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answers = read_all(conn)
+    health = b"muxhook is listening; POST webhooks to any path\n"
+    first, second, third = answers.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"200 OK\r\n") and first.endswith(b"\r\n\r\n")
+    assert f"content-length: {len(health)}\r\n".encode() in first
+    assert second.startswith(b"404 Not Found\r\n") and second.endswith(b"\r\n\r\n")
+    assert third.startswith(b"200 OK\r\n") and third.endswith(health)
+
+
 def test_an_upgrade_is_answered_and_the_connection_closed(served: Served) -> None:
     with served.connect() as conn:
         conn.sendall(
