@@ -140,10 +140,15 @@ class Listener:
         if signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, request_stop)
+
+        def stop_set(task: asyncio.Task[bool]) -> None:
+            if not task.cancelled():  # cancelled on the way out: not a second stop
+                request_stop()
+
         watcher = None
         if stop is not None:
             watcher = loop.create_task(stop.wait())
-            watcher.add_done_callback(lambda _: request_stop())
+            watcher.add_done_callback(stop_set)
         try:
             on_started()
             await stopping.wait()
@@ -173,15 +178,19 @@ class Listener:
                 connection.expire(now)
 
     async def _finish(self, grace: float, forced: asyncio.Event) -> None:
-        """Wait up to ``grace`` seconds for requests in hand, or until ``forced``."""
-        if not self.workers or forced.is_set():
-            return
-        force = asyncio.get_running_loop().create_task(forced.wait())
-        await asyncio.wait([*self.workers, force], timeout=grace + 1)
-        force.cancel()
-        if forced.is_set():
-            for task in self.workers:
-                task.cancel()
+        """Wait up to ``grace`` seconds for the requests in hand; a forced stop, or the end
+        of the grace, cancels what is left (it is in the log already, its forward counted
+        as failed until ``log replay --failed`` finishes it)."""
+        if self.workers and not forced.is_set():
+            everyone = asyncio.ensure_future(asyncio.wait(set(self.workers)))
+            force = asyncio.ensure_future(forced.wait())
+            await asyncio.wait(
+                [everyone, force], timeout=grace, return_when=asyncio.FIRST_COMPLETED
+            )
+            everyone.cancel()  # stops waiting; the requests themselves go on
+            force.cancel()
+        for task in list(self.workers):
+            task.cancel()
 
 
 class _Connection(asyncio.Protocol):

@@ -5,6 +5,8 @@ talked to over raw sockets. (``test_hostile.py`` holds the listener process to t
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import threading
 import time
@@ -209,8 +211,10 @@ def test_expect_100_continue_is_answered_before_the_body(served: Served) -> None
     assert [row.body for row in served.rows(1)] == [b"{}"]
 
 
-def test_stopping_waits_for_a_request_in_hand(tmp_path: Path) -> None:
-    """A request that is being answered when the stop comes is still recorded and answered."""
+@pytest.mark.parametrize("how", ["stop event", "SIGTERM"])
+def test_stopping_waits_for_a_request_in_hand(tmp_path: Path, how: str) -> None:
+    """A request that is being answered when the stop comes is still recorded and answered,
+    whether the stop is the caller's event or a signal (one signal is not a forced stop)."""
     db = tmp_path / "events.db"
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
@@ -224,7 +228,11 @@ def test_stopping_waits_for_a_request_in_hand(tmp_path: Path) -> None:
             original = flow.handle
 
             async def slow_handle(incoming: Incoming) -> Answer:
-                stop.set()  # the stop arrives while this request is in hand
+                # The stop arrives while this request is in hand.
+                if how == "SIGTERM":
+                    os.kill(os.getpid(), signal.SIGTERM)
+                else:
+                    stop.set()
                 await asyncio.sleep(0.2)
                 return await original(incoming)
 
@@ -236,11 +244,57 @@ def test_stopping_waits_for_a_request_in_hand(tmp_path: Path) -> None:
                     answers.append(read_all(conn))
 
             sender = threading.Thread(target=client)
-            await server.serve(sock, on_started=sender.start, grace=2.0, stop=stop, signals=False)
+            await server.serve(
+                sock, on_started=sender.start, grace=2.0, stop=stop, signals=how == "SIGTERM"
+            )
             await flow.drain(1.0)
             await asyncio.to_thread(sender.join, TIMEOUT)
 
     asyncio.run(main())
     assert answers and answers[0].startswith(b"HTTP/1.1 200 OK\r\n"), answers
+    with EventLog(db) as log:
+        assert [row.body for row in log.list(limit=None)] == [b"{}"]
+
+
+def test_a_second_signal_stops_without_waiting_for_the_grace(tmp_path: Path) -> None:
+    """Two SIGTERMs: the request in hand (its app is slow) is cut off at once, not after the
+    10 s grace; it was recorded before it was cut off."""
+    db = tmp_path / "events.db"
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    answers: list[bytes] = []
+
+    async def main() -> float:
+        with EventLog(db) as log:
+            flow = Pipeline(ListenSettings(secrets={}), log, None, Reported())
+            server = Listener(flow, max_body=4096)
+            original = flow.handle
+
+            async def stuck_handle(incoming: Incoming) -> Answer:
+                answer = await original(incoming)  # recorded
+                os.kill(os.getpid(), signal.SIGTERM)
+                await asyncio.sleep(0.1)
+                os.kill(os.getpid(), signal.SIGTERM)
+                await asyncio.sleep(30)  # an app that never answers
+                return answer
+
+            flow.handle = stuck_handle  # type: ignore[method-assign]
+
+            def client() -> None:
+                with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as conn:
+                    conn.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+                    answers.append(read_all(conn))
+
+            sender = threading.Thread(target=client)
+            started = time.monotonic()
+            await server.serve(sock, on_started=sender.start, grace=10.0)
+            took = time.monotonic() - started
+            await flow.drain(1.0)
+            await asyncio.to_thread(sender.join, TIMEOUT)
+            return took
+
+    took = asyncio.run(main())
+    assert took < 3, took
+    assert answers == [b""]  # cut off: no answer, so the platform sends it again
     with EventLog(db) as log:
         assert [row.body for row in log.list(limit=None)] == [b"{}"]
