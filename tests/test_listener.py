@@ -10,7 +10,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -211,90 +211,86 @@ def test_expect_100_continue_is_answered_before_the_body(served: Served) -> None
     assert [row.body for row in served.rows(1)] == [b"{}"]
 
 
-@pytest.mark.parametrize("how", ["stop event", "SIGTERM"])
-def test_stopping_waits_for_a_request_in_hand(tmp_path: Path, how: str) -> None:
-    """A request that is being answered when the stop comes is still recorded and answered,
-    whether the stop is the caller's event or a signal (one signal is not a forced stop)."""
-    db = tmp_path / "events.db"
+Handler = Callable[[Callable[[Incoming], Awaitable[Answer]], Incoming], Awaitable[Answer]]
+
+
+def serve_one_post(
+    db: Path, handle: Handler, *, grace: float, stop: asyncio.Event | None, signals: bool
+) -> tuple[list[bytes], float]:
+    """Serve one POST of ``{}`` whose handling ``handle`` wraps (it gets the real handler),
+    until stopped; what the sender read, and how long serving took."""
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     answers: list[bytes] = []
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        with EventLog(db) as log:
-            flow = Pipeline(ListenSettings(secrets={}), log, None, Reported())
-            server = Listener(flow, max_body=4096)
-            original = flow.handle
-
-            async def slow_handle(incoming: Incoming) -> Answer:
-                # The stop arrives while this request is in hand.
-                if how == "SIGTERM":
-                    os.kill(os.getpid(), signal.SIGTERM)
-                else:
-                    stop.set()
-                await asyncio.sleep(0.2)
-                return await original(incoming)
-
-            flow.handle = slow_handle  # type: ignore[method-assign]
-
-            def client() -> None:
-                with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as conn:
-                    conn.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
-                    answers.append(read_all(conn))
-
-            sender = threading.Thread(target=client)
-            await server.serve(
-                sock, on_started=sender.start, grace=2.0, stop=stop, signals=how == "SIGTERM"
-            )
-            await flow.drain(1.0)
-            await asyncio.to_thread(sender.join, TIMEOUT)
-
-    asyncio.run(main())
-    assert answers and answers[0].startswith(b"HTTP/1.1 200 OK\r\n"), answers
-    with EventLog(db) as log:
-        assert [row.body for row in log.list(limit=None)] == [b"{}"]
-
-
-def test_a_second_signal_stops_without_waiting_for_the_grace(tmp_path: Path) -> None:
-    """Two SIGTERMs: the request in hand (its app is slow) is cut off at once, not after the
-    10 s grace; it was recorded before it was cut off."""
-    db = tmp_path / "events.db"
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    answers: list[bytes] = []
+    def client() -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as conn:
+            conn.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            answers.append(read_all(conn))
 
     async def main() -> float:
         with EventLog(db) as log:
             flow = Pipeline(ListenSettings(secrets={}), log, None, Reported())
-            server = Listener(flow, max_body=4096)
             original = flow.handle
 
-            async def stuck_handle(incoming: Incoming) -> Answer:
-                answer = await original(incoming)  # recorded
-                os.kill(os.getpid(), signal.SIGTERM)
-                await asyncio.sleep(0.1)
-                os.kill(os.getpid(), signal.SIGTERM)
-                await asyncio.sleep(30)  # an app that never answers
-                return answer
+            async def wrapped(incoming: Incoming) -> Answer:
+                return await handle(original, incoming)
 
-            flow.handle = stuck_handle  # type: ignore[method-assign]
-
-            def client() -> None:
-                with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as conn:
-                    conn.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
-                    answers.append(read_all(conn))
-
+            flow.handle = wrapped  # type: ignore[method-assign]
             sender = threading.Thread(target=client)
             started = time.monotonic()
-            await server.serve(sock, on_started=sender.start, grace=10.0)
+            await Listener(flow, max_body=4096).serve(
+                sock, on_started=sender.start, grace=grace, stop=stop, signals=signals
+            )
             took = time.monotonic() - started
             await flow.drain(1.0)
             await asyncio.to_thread(sender.join, TIMEOUT)
             return took
 
-    took = asyncio.run(main())
+    return answers, asyncio.run(main())
+
+
+def logged_bodies(db: Path) -> list[bytes]:
+    with EventLog(db) as log:
+        return [row.body for row in log.list(limit=None)]
+
+
+@pytest.mark.parametrize("how", ["stop event", "SIGTERM"])
+def test_stopping_waits_for_a_request_in_hand(tmp_path: Path, how: str) -> None:
+    """A request that is being answered when the stop comes is still recorded and answered,
+    whether the stop is the caller's event or a signal (one signal is not a forced stop)."""
+    stop = asyncio.Event()
+
+    async def slow(handle: Callable[[Incoming], Awaitable[Answer]], incoming: Incoming) -> Answer:
+        if how == "SIGTERM":  # the stop arrives while this request is in hand
+            os.kill(os.getpid(), signal.SIGTERM)
+        else:
+            stop.set()
+        await asyncio.sleep(0.2)
+        return await handle(incoming)
+
+    answers, _ = serve_one_post(
+        tmp_path / "events.db", slow, grace=2.0, stop=stop, signals=how == "SIGTERM"
+    )
+    assert answers and answers[0].startswith(b"HTTP/1.1 200 OK\r\n"), answers
+    assert logged_bodies(tmp_path / "events.db") == [b"{}"]
+
+
+def test_a_second_signal_stops_without_waiting_for_the_grace(tmp_path: Path) -> None:
+    """Two SIGTERMs: the request in hand (its app is slow) is cut off at once, not after the
+    10 s grace; it was recorded before it was cut off."""
+
+    async def stuck(handle: Callable[[Incoming], Awaitable[Answer]], incoming: Incoming) -> Answer:
+        answer = await handle(incoming)  # recorded
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(30)  # an app that never answers
+        return answer
+
+    answers, took = serve_one_post(
+        tmp_path / "events.db", stuck, grace=10.0, stop=None, signals=True
+    )
     assert took < 3, took
     assert answers == [b""]  # cut off: no answer, so the platform sends it again
-    with EventLog(db) as log:
-        assert [row.body for row in log.list(limit=None)] == [b"{}"]
+    assert logged_bodies(tmp_path / "events.db") == [b"{}"]
