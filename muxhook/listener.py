@@ -189,6 +189,8 @@ class Listener:
             )
             everyone.cancel()  # stops waiting; the requests themselves go on
             force.cancel()
+        if self.workers:
+            await asyncio.sleep(0)  # a worker's first step queues its record: let it run
         for task in list(self.workers):
             task.cancel()
 
