@@ -401,8 +401,8 @@ CASES = [
         ),
         id="expect-100-continue-over-limit",
     ),
-    # 5,000 headers (~60 KB): httptools sets no count or size limit, so the request reaches
-    # muxhook, which refuses it as unsigned and records every header for inspection.
+    # 5,000 headers (~60 KB): well under the 1 MiB head limit (there is no count limit), so
+    # the request is refused as unsigned and every header is recorded for inspection.
     pytest.param(
         Case(
             request(b"{}", headers=MANY_HEADERS),
