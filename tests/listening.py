@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -76,6 +76,29 @@ class Listener:
             if stream is not None:
                 stream.close()
         return self.code
+
+
+def run_muxhook(
+    home: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 60.0,
+    wrapper: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """``muxhook ARGS`` as a process in ``home``: ``env`` on top of a clean environment,
+    ``stdin`` as its input (else none, as in CI), ``wrapper`` before the interpreter."""
+    return subprocess.run(
+        [*wrapper, sys.executable, "-m", "muxhook", *args],
+        capture_output=True,
+        text=True,
+        env=muxhook_env(home, env),
+        cwd=home,
+        timeout=timeout,
+        check=False,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+    )
 
 
 def muxhook_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

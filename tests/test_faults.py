@@ -27,7 +27,6 @@ import socket
 import sqlite3
 import struct
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -39,7 +38,7 @@ import pytest
 from muxhook import signing
 from muxhook.store import EventLog, StoredEvent
 from tests.apps import free_port
-from tests.listening import Listener, listening, muxhook_env
+from tests.listening import Listener, listening, run_muxhook
 from tests.test_listen import _fake_agent
 
 SECRET = "faults-test-secret-0001"
@@ -92,16 +91,7 @@ def logged(db: Path) -> list[StoredEvent]:
 
 
 def muxhook(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "muxhook", *args],
-        capture_output=True,
-        text=True,
-        env=muxhook_env(home, ENV),
-        cwd=home,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_muxhook(home, *args, env=ENV)
 
 
 def summary(listener: Listener) -> str:

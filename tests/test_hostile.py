@@ -21,7 +21,6 @@ import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import typing
@@ -36,7 +35,7 @@ from muxhook import signing
 from muxhook.store import EventLog, StoredEvent
 from tests.apps import RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import Listener, listening, muxhook_env
+from tests.listening import Listener, listening, run_muxhook
 
 SECRET = "hostile-test-secret-0001"
 ENV = {"MUX_WEBHOOK_SECRET": SECRET}
@@ -800,21 +799,13 @@ def test_an_event_that_cannot_be_saved_is_still_answered_without_a_traceback(
 def muxhook(
     home: Path, *args: str, as_ordinary_user: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "muxhook", *args]
+    wrapper: list[str] = []
     if as_ordinary_user and hasattr(os, "geteuid") and os.geteuid() == 0:
         # As root (CI), file modes are not enforced: drop CAP_DAC_OVERRIDE, as test_store does.
         setpriv = shutil.which("setpriv")
         assert setpriv, "setpriv (util-linux) is needed to test permissions as root"
-        argv = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", *argv]
-    return subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        env=muxhook_env(home, ENV),
-        cwd=home,
-        timeout=30,
-        check=False,
-    )
+        wrapper = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"]
+    return run_muxhook(home, *args, env=ENV, timeout=30, wrapper=wrapper)
 
 
 def make_bad_inputs(folder: Path) -> Path:

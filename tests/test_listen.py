@@ -16,7 +16,7 @@ import httpx
 from muxhook import signing
 from tests.apps import Received, RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import listening, muxhook_env
+from tests.listening import listening, muxhook_env, run_muxhook
 from tests.mux_judge import Judge
 
 SECRET = "listen-test-secret-0001"
@@ -33,15 +33,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
 
 
 def muxhook(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "muxhook", *args],
-        capture_output=True,
-        text=True,
-        env=muxhook_env(home, ENV),
-        cwd=home,
-        timeout=60,
-        check=False,
-    )
+    return run_muxhook(home, *args, env=ENV)
 
 
 def mux_event(object_id: str, n: int, kind: str = "video.asset.updated") -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -15,7 +14,7 @@ import pytest
 from muxhook import signing
 from tests.apps import Received, RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import listening, muxhook_env
+from tests.listening import listening, run_muxhook
 from tests.mux_judge import sdk_receiver
 
 SECRET = "replay-test-secret-0001"
@@ -25,16 +24,7 @@ ENV = {"MUX_WEBHOOK_SECRET": SECRET}
 def muxhook(
     home: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "muxhook", *args],
-        capture_output=True,
-        text=True,
-        env=muxhook_env(home, {**ENV, **(env or {})}),
-        cwd=home,
-        timeout=300,
-        check=False,
-        input=stdin,
-    )
+    return run_muxhook(home, *args, env={**ENV, **(env or {})}, stdin=stdin, timeout=300)
 
 
 def test_every_mux_fixture_is_accepted_by_an_sdk_verifying_receiver(tmp_path: Path) -> None:
