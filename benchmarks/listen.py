@@ -46,10 +46,6 @@ READY = re.compile(r"Ready: listening on (http://\S+)")
 
 def serve_app(port_file: str) -> None:
     """A trivial ASGI app: 200 for every POST; GET /count says how many it has seen."""
-    import socket
-
-    import uvicorn
-
     seen = 0
 
     async def app(scope: dict[str, object], receive: object, send: object) -> None:
@@ -74,12 +70,27 @@ def serve_app(port_file: str) -> None:
         )
         await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
 
+    run_app(app, port_file)
+
+
+def run_app(app: object, port_file: str) -> None:
+    """Serve an ASGI app with uvicorn on 127.0.0.1, its port written to ``port_file``,
+    until SIGINT (the benchmark stops it: no traceback)."""
+    import socket
+
+    import uvicorn
+
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # stopped by the benchmark: no traceback
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     Path(port_file).write_text(str(sock.getsockname()[1]))
     config = uvicorn.Config(
-        app, lifespan="off", http="httptools", loop="uvloop", log_level="warning", access_log=False
+        app,  # type: ignore[arg-type]
+        lifespan="off",
+        http="httptools",
+        loop="uvloop",
+        log_level="warning",
+        access_log=False,
     )
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -52,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from listen import READY, SECRET, bodies, rss_kib, wait_for  # noqa: E402
+from listen import READY, SECRET, bodies, rss_kib, run_app, wait_for  # noqa: E402
 
 T = TypeVar("T")
 Event = tuple[bytes, dict[str, str]]
@@ -167,10 +167,6 @@ class SoakResult:
 
 def serve_counting_app(port_file: str) -> None:
     """``listen.serve_app``, counting each POST by its event id; GET /count: the counts."""
-    import socket
-
-    import uvicorn
-
     seen: collections.Counter[str] = collections.Counter()
     foreign = 0
 
@@ -211,14 +207,7 @@ def serve_counting_app(port_file: str) -> None:
         )
         await send({"type": "http.response.body", "body": body})
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # stopped by the soak: no traceback
-    Path(port_file).write_text(str(sock.getsockname()[1]))
-    config = uvicorn.Config(
-        app, lifespan="off", http="httptools", loop="uvloop", log_level="warning", access_log=False
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    run_app(app, port_file)
 
 
 def app_counts(app_url: str) -> dict[str, int]:
