@@ -434,6 +434,20 @@ def test_regression_deeply_nested_body_in_explain_mismatch() -> None:
         signing.verify(DEEP, {"Mux-Signature": header}, secret="s", now=T)
 
 
+@bounded(200)
+@given(headers=st.lists(st.tuples(any_text, any_text), max_size=8))
+def test_stored_headers_are_the_json_of_the_general_encoder(
+    headers: list[tuple[str, str]],
+) -> None:
+    """The event log's hand-built header JSON is exactly what ``json.dumps`` writes, and
+    reads back as the same pairs, lone surrogates included."""
+    from muxhook.store import _encode_headers
+
+    text = _encode_headers(headers)
+    assert text == json.dumps(headers, separators=(",", ":"))
+    assert [tuple(pair) for pair in json.loads(text)] == headers
+
+
 def test_regression_mux_secret_with_a_lone_surrogate() -> None:
     """os.environ decodes invalid UTF-8 as lone surrogates (MUX_WEBHOOK_SECRET=$'\\xff'):
     the key is the bytes that were set."""
