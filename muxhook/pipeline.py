@@ -129,11 +129,19 @@ class Pipeline:
         self.stats = Stats()
         self.writes = GroupCommit(log, on_error=reporter.log_failed)
         self._background: set[asyncio.Task[None]] = set()
+        self._in_hand = 0  # requests between arrival and answer
 
     # -- the flow --------------------------------------------------------------
 
     async def handle(self, incoming: Incoming) -> Answer:
         """Record, verify, show and forward one request; return the answer for the platform."""
+        self._in_hand += 1
+        try:
+            return await self._handle(incoming)
+        finally:
+            self._in_hand -= 1
+
+    async def _handle(self, incoming: Incoming) -> Answer:
         headers = dict(incoming.headers)
         name = self.settings.provider or providers.detect(headers)
         try:
@@ -159,6 +167,7 @@ class Pipeline:
                 verdict=verdict,  # 2.
                 reason=reason,
                 forwarding=forwarding,
+                alone=self._in_hand == 1,
             )
         except MuxhookError as error:
             # Not stored, so not accepted: the platform keeps it and tries again later.

@@ -939,9 +939,10 @@ class GroupCommit:
     parsed together are committed together, once every callback already due has
     run. ``record`` resolves only after the commit that holds its row, so the
     listener still answers nothing it has not stored. A quiet listener commits each
-    request on its own, at once; a burst is committed in groups, at thousands of
-    events per second, though each commit costs tens of microseconds of system
-    calls. ``set_verdict`` and ``add_attempt`` are queued and join the next commit.
+    request on its own, at once (``alone``: no turn of the loop in between); a burst
+    is committed in groups, at thousands of events per second, though each commit
+    costs tens of microseconds of system calls. ``set_verdict`` and ``add_attempt``
+    are queued and join the next commit.
 
     A writer thread was measured too: the same throughput here, and 0.14 ms more per
     request, spent waking the thread and then the loop.
@@ -965,14 +966,15 @@ class GroupCommit:
         verdict: str | None = None,
         reason: str | None = None,
         forwarding: bool = False,
+        alone: bool = False,
     ) -> tuple[int, bool]:
         """Store a request; once its row is committed, return its id and whether an
         earlier request carried the same provider and event id (a duplicate).
 
         The duplicate check runs in the same transaction as the insert, so
-        duplicates within one group are found too.
+        duplicates within one group are found too. ``alone``: no other request is in
+        hand, so there is no group to wait for; the row is committed at once.
         """
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
 
         def write() -> tuple[int, bool]:
             earlier = bool(provider and event_key and self.log.seen(provider, event_key))
@@ -989,6 +991,15 @@ class GroupCommit:
             )
             return row, earlier
 
+        if alone and not self._pending and self._waiting is None:
+            # Committed now, not on the loop's next turn, and no future to wake up: 0.07 ms
+            # of a quiet listener's answer.
+            try:
+                with self.log.transaction(wait=False):
+                    return write()
+            except LogBusy:
+                pass  # another process is writing: queued, its batch waits for the lock
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._put(_Write(write, future))
         result = await future
         assert isinstance(result, tuple)
