@@ -105,9 +105,6 @@ def serve_relay(app_port: int, port_file: str) -> None:
     One connection to the app per client connection, no parsing, no recording, no
     verification: what the extra hop alone costs on this machine.
     """
-    import socket
-
-    import uvloop
 
     class Upstream(asyncio.Protocol):
         def __init__(self, client: asyncio.Transport) -> None:
@@ -145,15 +142,7 @@ def serve_relay(app_port: int, port_file: str) -> None:
             if self.app is not None:
                 self.app.close()
 
-    async def main() -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = await asyncio.get_running_loop().create_server(Relay, sock=sock)
-        Path(port_file).write_text(str(sock.getsockname()[1]))
-        await server.serve_forever()
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    uvloop.run(main())
+    serve_protocol(Relay, port_file)
 
 
 def serve_minimal(app_url: str, db: str, port_file: str) -> None:
@@ -163,10 +152,8 @@ def serve_minimal(app_url: str, db: str, port_file: str) -> None:
     check, ordering, output or attempt record: what those cost in listen is the gap."""
     import hashlib
     import hmac
-    import socket
 
     import httptools
-    import uvloop
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from muxhook.httpclient import Http1Pool
@@ -211,10 +198,20 @@ def serve_minimal(app_url: str, db: str, port_file: str) -> None:
                 % (answer.status, len(answer.body), answer.body)
             )
 
+    serve_protocol(Minimal, port_file)
+
+
+def serve_protocol(protocol: typing.Callable[[], asyncio.Protocol], port_file: str) -> None:
+    """Serve ``protocol`` on uvloop on 127.0.0.1, its port written to ``port_file``, until
+    SIGINT (the benchmark stops it: no traceback)."""
+    import socket
+
+    import uvloop
+
     async def main() -> None:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-        server = await asyncio.get_running_loop().create_server(Minimal, sock=sock)
+        server = await asyncio.get_running_loop().create_server(protocol, sock=sock)
         Path(port_file).write_text(str(sock.getsockname()[1]))
         await server.serve_forever()
 
