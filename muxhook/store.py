@@ -992,8 +992,8 @@ class GroupCommit:
             return row, earlier
 
         if alone and not self._pending and self._waiting is None:
-            # Committed now, not on the loop's next turn, and no future to wake up: 0.07 ms
-            # of a quiet listener's answer.
+            # Committed now, not on the loop's next turn, and no future to wake up: about
+            # 0.05 ms of a quiet listener's answer.
             try:
                 with self.log.transaction(wait=False):
                     return write()
