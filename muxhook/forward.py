@@ -126,7 +126,7 @@ class OrderedGate:
             async with self._slots:
                 yield
             return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)  # a lock only when new
         self._locks[key] = (lock, users + 1)
         try:
             async with lock, self._slots:
