@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 READY = re.compile(r"Ready: listening on (http://\S+)")
@@ -135,3 +135,10 @@ def listening(
         yield listener
     finally:
         listener.stop()
+
+
+def listen_locally(
+    home: Path, db: Path, *options: str, env: Mapping[str, str] | None = None
+) -> AbstractContextManager[Listener]:
+    """``muxhook listen`` on a free port, no tunnel, its log at ``db``."""
+    return listening("--port", "0", "--no-tunnel", "--db", str(db), *options, home=home, env=env)

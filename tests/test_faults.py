@@ -38,7 +38,7 @@ import pytest
 from muxhook import signing
 from muxhook.store import EventLog, StoredEvent
 from tests.apps import free_port
-from tests.listening import Listener, listening, run_muxhook
+from tests.listening import Listener, listen_locally, listening, run_muxhook
 from tests.test_listen import _fake_agent
 
 SECRET = "faults-test-secret-0001"
@@ -64,13 +64,6 @@ def event(key: str, object_id: str | None = None, kind: str = "video.asset.updat
 def event_id(body: bytes) -> str:
     value: str = json.loads(body)["id"]
     return value
-
-
-def listen_locally(
-    home: Path, db: Path, *options: str
-) -> contextlib.AbstractContextManager[Listener]:
-    """``muxhook listen`` on a free port, no tunnel, its log at ``db``."""
-    return listening("--port", "0", "--no-tunnel", "--db", str(db), *options, home=home, env=ENV)
 
 
 def post(url: str, body: bytes, timeout: float = 15.0) -> httpx.Response:
@@ -286,7 +279,7 @@ def test_ack_app_gives_the_sender_the_apps_status(tmp_path: Path, fault: str) ->
             app = stack.enter_context(ScriptedApp(scripted(first)))
             target = app.url
         listener = stack.enter_context(
-            listen_locally(tmp_path, db, "-f", target, "--forward-timeout", "1")
+            listen_locally(tmp_path, db, "-f", target, "--forward-timeout", "1", env=ENV)
         )
         started = time.monotonic()
         answer = post(listener.url, body)
@@ -353,6 +346,7 @@ def test_ack_immediate_retries_deliver_exactly_once(tmp_path: Path, fault: str) 
                 "2",
                 "--forward-timeout",
                 "1",
+                env=ENV,
             )
         )
         started = time.monotonic()
@@ -401,7 +395,7 @@ def test_an_app_crashing_mid_request_on_a_kept_alive_connection_is_in_the_log(
     db = tmp_path / "events.db"
     with (
         ScriptedApp(scripted("200", "crash"), keep_alive=True) as app,
-        listen_locally(tmp_path, db, "-f", app.url) as listener,
+        listen_locally(tmp_path, db, "-f", app.url, env=ENV) as listener,
     ):
         assert post(listener.url, event("evt-kept-1")).status_code == 200
         post(listener.url, event("evt-kept-2"))  # the app reads it, then dies mid-handler
@@ -455,7 +449,7 @@ def burst(tmp_path_factory: pytest.TempPathFactory) -> Burst:
     killed = threading.Event()
     with (
         ScriptedApp(script) as app,
-        listen_locally(home, result.db, "-f", app.url) as listener,
+        listen_locally(home, result.db, "-f", app.url, env=ENV) as listener,
     ):
 
         def send(share: list[int]) -> None:
@@ -493,7 +487,7 @@ def burst(tmp_path_factory: pytest.TempPathFactory) -> Burst:
     # A new listener on the same log starts, and records.
     with (
         ScriptedApp(scripted()) as app,
-        listen_locally(home, result.db, "-f", app.url) as listener,
+        listen_locally(home, result.db, "-f", app.url, env=ENV) as listener,
     ):
         result.after_restart = post(listener.url, event("evt-after-restart"))
     result.restart_code = listener.code
@@ -573,7 +567,7 @@ def test_sigkill_mid_burst_log_list_status_agrees_with_its_filter(
 
 def test_a_locked_log_is_waited_for_then_refused_with_503(tmp_path: Path) -> None:
     db = tmp_path / "events.db"
-    with listen_locally(tmp_path, db) as listener:
+    with listen_locally(tmp_path, db, env=ENV) as listener:
         assert post(listener.url, event("evt-lock-1")).status_code == 200
         locker = sqlite3.connect(db, timeout=0, isolation_level=None)
         try:
@@ -624,7 +618,7 @@ def test_a_locked_log_is_waited_for_then_refused_with_503(tmp_path: Path) -> Non
 
 def test_a_locked_log_does_not_stall_the_health_check(tmp_path: Path) -> None:
     db = tmp_path / "events.db"
-    with listen_locally(tmp_path, db) as listener:
+    with listen_locally(tmp_path, db, env=ENV) as listener:
         assert post(listener.url, event("evt-stall-1")).status_code == 200
         locker = sqlite3.connect(db, timeout=0, isolation_level=None, check_same_thread=False)
         try:
@@ -718,7 +712,7 @@ def test_a_full_disk_is_503_and_one_line_then_it_serves_again(
     big = b"x" * 4096  # each event adds a few pages to the WAL
     with (
         ScriptedApp(scripted()) as app,
-        listen_locally(tmp_path, db, "-f", app.url) as listener,
+        listen_locally(tmp_path, db, "-f", app.url, env=ENV) as listener,
     ):
         small_disk.pid = listener.process.pid
         assert post(listener.url, event("evt-disk-1")).status_code == 200

@@ -35,7 +35,7 @@ from muxhook import signing
 from muxhook.store import EventLog, StoredEvent
 from tests.apps import RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import Listener, listening, run_muxhook
+from tests.listening import Listener, listen_locally, listening, run_muxhook
 
 SECRET = "hostile-test-secret-0001"
 ENV = {"MUX_WEBHOOK_SECRET": SECRET}
@@ -196,19 +196,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     db = home / "events.db"
     with (
         serve(RecordingApp()) as app,
-        listening(
-            "--port",
-            "0",
-            "--no-tunnel",
-            "--db",
-            str(db),
-            "--max-body",
-            "4k",
-            "-f",
-            app.url,
-            home=home,
-            env=ENV,
-        ) as listener,
+        listen_locally(home, db, "--max-body", "4k", "-f", app.url, env=ENV) as listener,
     ):
         port = int(listener.url.split(":")[2].split("/")[0])
         yield Live(listener, app, db, port)
@@ -770,17 +758,7 @@ def test_an_event_that_cannot_be_saved_is_still_answered_without_a_traceback(
     file): the event is recorded before the save, so it is still answered and shown, and the
     failed copy is one warning."""
     saved = tmp_path / "saved"
-    with listening(
-        "--port",
-        "0",
-        "--no-tunnel",
-        "--db",
-        str(tmp_path / "e.db"),
-        "--save",
-        str(saved),
-        home=tmp_path,
-        env=ENV,
-    ) as listener:
+    with listen_locally(tmp_path, tmp_path / "e.db", "--save", str(saved), env=ENV) as listener:
         (saved / "mux").write_text("not a folder\n")  # where the copy would go
         port = int(listener.url.split(":")[2].split("/")[0])
         with Raw(port) as conn:

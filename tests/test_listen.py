@@ -16,7 +16,7 @@ import httpx
 from muxhook import signing
 from tests.apps import Received, RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import listening, muxhook_env, run_muxhook
+from tests.listening import listen_locally, listening, muxhook_env, run_muxhook
 from tests.mux_judge import Judge
 
 SECRET = "listen-test-secret-0001"
@@ -50,9 +50,7 @@ def test_signed_event_reaches_the_app_byte_for_byte(
     tmp_path: Path, app: RecordingApp, sdk: Judge
 ) -> None:
     db = tmp_path / "events.db"
-    with listening(
-        "--port", "0", "--no-tunnel", "--db", str(db), "-f", app.url, home=tmp_path, env=ENV
-    ) as listener:
+    with listen_locally(tmp_path, db, "-f", app.url, env=ENV) as listener:
         headers = signed(ASSET_READY)
         answer = post(listener.url, ASSET_READY, headers)
         lines = listener.wait_for_stdout(1)
@@ -72,9 +70,7 @@ def test_invalid_signature_is_recorded_shown_refused_and_not_forwarded(
     tmp_path: Path, app: RecordingApp
 ) -> None:
     db = tmp_path / "events.db"
-    with listening(
-        "--port", "0", "--no-tunnel", "--db", str(db), "-f", app.url, home=tmp_path, env=ENV
-    ) as listener:
+    with listen_locally(tmp_path, db, "-f", app.url, env=ENV) as listener:
         answer = post(listener.url, ASSET_READY, signed(ASSET_READY, "another-secret-xyz"))
         lines = listener.wait_for_stdout(2)
     assert answer.status_code == 401 and "invalid signature" in answer.text
@@ -90,9 +86,7 @@ def test_app_down_gives_502_then_replay_failed_delivers(tmp_path: Path) -> None:
     db = tmp_path / "events.db"
     port = free_port()
     target = f"http://127.0.0.1:{port}/hooks"
-    with listening(
-        "--port", "0", "--no-tunnel", "--db", str(db), "-f", target, home=tmp_path, env=ENV
-    ) as listener:
+    with listen_locally(tmp_path, db, "-f", target, env=ENV) as listener:
         answer = post(listener.url, ASSET_READY, signed(ASSET_READY))
         listener.wait_for_stdout(1)
     assert answer.status_code == 502
@@ -122,19 +116,15 @@ def test_order_per_object_holds_under_concurrency(tmp_path: Path) -> None:
     per_object = 12
     with (
         serve(RecordingApp(jittery)) as app,
-        listening(
-            "--port",
-            "0",
-            "--no-tunnel",
-            "--db",
-            str(tmp_path / "e.db"),
+        listen_locally(
+            tmp_path,
+            tmp_path / "e.db",
             "-f",
             app.url,
             "--ack",
             "immediate",
             "--concurrency",
             "8",
-            home=tmp_path,
             env=ENV,
         ) as listener,
     ):
@@ -167,17 +157,7 @@ def test_a_slow_app_does_not_hold_back_other_objects(tmp_path: Path) -> None:
     finished: dict[str, float] = {}
     with (
         serve(RecordingApp(slow_for_one)) as app,
-        listening(
-            "--port",
-            "0",
-            "--no-tunnel",
-            "--db",
-            str(tmp_path / "e.db"),
-            "-f",
-            app.url,
-            home=tmp_path,
-            env=ENV,
-        ) as listener,
+        listen_locally(tmp_path, tmp_path / "e.db", "-f", app.url, env=ENV) as listener,
     ):
 
         def send(object_id: str) -> None:
@@ -208,18 +188,7 @@ def test_listen_with_no_flags_says_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_json_lines_have_the_documented_schema(tmp_path: Path, app: RecordingApp) -> None:
-    with listening(
-        "--port",
-        "0",
-        "--no-tunnel",
-        "--db",
-        str(tmp_path / "e.db"),
-        "-f",
-        app.url,
-        "--json",
-        home=tmp_path,
-        env=ENV,
-    ) as listener:
+    with listen_locally(tmp_path, tmp_path / "e.db", "-f", app.url, "--json", env=ENV) as listener:
         post(listener.url, ASSET_READY, signed(ASSET_READY))
         lines = listener.wait_for_stdout(1)
     document = json.loads(lines[0])
@@ -282,18 +251,8 @@ def test_ack_immediate_retries_until_the_app_recovers(tmp_path: Path) -> None:
 
     with (
         serve(RecordingApp(flaky)) as app,
-        listening(
-            "--port",
-            "0",
-            "--no-tunnel",
-            "--db",
-            str(tmp_path / "e.db"),
-            "-f",
-            app.url,
-            "--ack",
-            "immediate",
-            home=tmp_path,
-            env=ENV,
+        listen_locally(
+            tmp_path, tmp_path / "e.db", "-f", app.url, "--ack", "immediate", env=ENV
         ) as listener,
     ):
         answer = post(listener.url, ASSET_READY, signed(ASSET_READY))
@@ -308,9 +267,7 @@ def test_ack_immediate_retries_until_the_app_recovers(tmp_path: Path) -> None:
 
 def test_bad_requests_get_the_right_status_and_are_recorded(tmp_path: Path) -> None:
     db = tmp_path / "e.db"
-    with listening(
-        "--port", "0", "--no-tunnel", "--db", str(db), "--max-body", "1k", home=tmp_path, env=ENV
-    ) as listener:
+    with listen_locally(tmp_path, db, "--max-body", "1k", env=ENV) as listener:
         base = listener.url.rsplit("/webhooks", 1)[0]
         assert httpx.get(base + "/").status_code == 200
         assert httpx.get(base + "/nope").status_code == 404
@@ -324,17 +281,7 @@ def test_bad_requests_get_the_right_status_and_are_recorded(tmp_path: Path) -> N
 
 def test_save_writes_replayable_fixtures(tmp_path: Path) -> None:
     saved = tmp_path / "saved"
-    with listening(
-        "--port",
-        "0",
-        "--no-tunnel",
-        "--db",
-        str(tmp_path / "e.db"),
-        "--save",
-        str(saved),
-        home=tmp_path,
-        env=ENV,
-    ) as listener:
+    with listen_locally(tmp_path, tmp_path / "e.db", "--save", str(saved), env=ENV) as listener:
         post(listener.url, ASSET_READY, signed(ASSET_READY))
         listener.wait_for_stdout(1)
     files = list((saved / "mux").glob("*.json"))
@@ -537,19 +484,15 @@ def test_insecure_forwards_to_a_local_https_app(tmp_path: Path) -> None:
 
 
 def test_extra_headers_and_forward_secret(tmp_path: Path, app: RecordingApp, sdk: Judge) -> None:
-    with listening(
-        "--port",
-        "0",
-        "--no-tunnel",
-        "--db",
-        str(tmp_path / "e.db"),
+    with listen_locally(
+        tmp_path,
+        tmp_path / "e.db",
         "-f",
         app.url,
         "-H",
         "X-Env: staging",
         "--forward-secret",
         "the-apps-own-secret-0001",
-        home=tmp_path,
         env=ENV,
     ) as listener:
         answer = post(listener.url, ASSET_READY, signed(ASSET_READY))

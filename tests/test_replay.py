@@ -14,7 +14,7 @@ import pytest
 from muxhook import signing
 from tests.apps import Received, RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import listening, run_muxhook
+from tests.listening import listen_locally, run_muxhook
 from tests.mux_judge import sdk_receiver
 
 SECRET = "replay-test-secret-0001"
@@ -121,17 +121,7 @@ def test_unreachable_app_is_exit_3(tmp_path: Path) -> None:
 
 def test_a_folder_saved_by_listen_replays_unchanged(tmp_path: Path) -> None:
     saved = tmp_path / "saved"
-    with listening(
-        "--port",
-        "0",
-        "--no-tunnel",
-        "--db",
-        str(tmp_path / "e.db"),
-        "--save",
-        str(saved),
-        home=tmp_path,
-        env=ENV,
-    ) as listener:
+    with listen_locally(tmp_path, tmp_path / "e.db", "--save", str(saved), env=ENV) as listener:
         import httpx
 
         for name in ("video.asset.created", "video.asset.ready"):
@@ -251,9 +241,7 @@ def test_stdin_and_from_log(tmp_path: Path, app: RecordingApp) -> None:
     body = (FIXTURES / "mux" / "video.asset.ready.json").read_text()
     assert muxhook(tmp_path, "replay", "-", "--to", app.url, stdin=body).returncode == 0
     db = tmp_path / "e.db"
-    with listening(
-        "--port", "0", "--no-tunnel", "--db", str(db), home=tmp_path, env=ENV
-    ) as listener:
+    with listen_locally(tmp_path, db, env=ENV) as listener:
         import httpx
 
         httpx.post(
