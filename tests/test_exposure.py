@@ -610,16 +610,13 @@ def test_the_event_log_is_owner_only(session: Session) -> None:
     assert _mode(session.db.parent) == 0o700  # the folder muxhook made for it
 
 
-def test_saved_fixtures_and_their_provider_folders_are_owner_only(session: Session) -> None:
-    files = list(session.save.rglob("*.json"))
-    assert files
-    for path in files:
-        assert _mode(path) == 0o600, path
-        assert _mode(path.parent) == 0o700, path.parent
-
-
-def test_exported_fixtures_are_owner_only(session: Session) -> None:
-    files = list(session.export.rglob("*.json"))
+@pytest.mark.parametrize("written_by", ["save", "export"])
+def test_saved_and_exported_fixtures_and_their_folders_are_owner_only(
+    session: Session, written_by: str
+) -> None:
+    """Files from ``listen --save`` and ``log export``, and their provider folders."""
+    folder: Path = getattr(session, written_by)
+    files = list(folder.rglob("*.json"))
     assert files
     for path in files:
         assert _mode(path) == 0o600, path

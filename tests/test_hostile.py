@@ -284,6 +284,14 @@ def not_http(
     return pytest.param(Case(data, 400, f"{reason}\n".encode(), logged=logged), id=name)
 
 
+def posted_at(target: bytes, name: str) -> typing.Any:
+    """A signed POST to ``target``: answered 200, forwarded as sent, and logged with its path
+    exactly as sent (the raw target, never decoded)."""
+    sent = request(ASSET_READY, target=target, signed=True)
+    logged = dataclasses.replace(SIGNED_OK, path=target.decode("latin-1"))
+    return pytest.param(Case(sent, 200, forwarded=ASSET_READY, logged=logged), id=name)
+
+
 NOT_JSON = b'{"type":"video.asset.ready","data":{"id":'
 NON_UTF8 = b'{"type":"video.asset.ready","id":"evt-bin","data":{"passthrough":"\xff\xfe\xc3\x28"}}'
 MANY_HEADERS = [(f"X-Flood-{n}", "v") for n in range(5000)]
@@ -489,52 +497,12 @@ CASES = [
     ),
     # POST takes any path, kept exactly as sent: muxhook never maps a path onto files, and
     # forwards to --forward-to's own path, so "/../x" can traverse nothing.
-    pytest.param(
-        Case(
-            request(ASSET_READY, target=b"/../x", signed=True),
-            200,
-            forwarded=ASSET_READY,
-            logged=dataclasses.replace(SIGNED_OK, path="/../x"),
-        ),
-        id="POST-dot-dot",
-    ),
-    pytest.param(
-        Case(
-            request(ASSET_READY, target=b"/", signed=True),
-            200,
-            forwarded=ASSET_READY,
-            logged=dataclasses.replace(SIGNED_OK, path="/"),
-        ),
-        id="POST-root",
-    ),
-    pytest.param(
-        Case(
-            request(ASSET_READY, target=b"/" + b"p" * 4095, signed=True),
-            200,
-            forwarded=ASSET_READY,
-            logged=dataclasses.replace(SIGNED_OK, path="/" + "p" * 4095),
-        ),
-        id="4KiB-path",
-    ),
-    pytest.param(
-        Case(
-            request(ASSET_READY, target=b"/webhooks/mux?source=mux&a=%20b&a=2", signed=True),
-            200,
-            forwarded=ASSET_READY,
-            logged=dataclasses.replace(SIGNED_OK, path="/webhooks/mux?source=mux&a=%20b&a=2"),
-        ),
-        id="query-string",
-    ),
+    posted_at(b"/../x", "POST-dot-dot"),
+    posted_at(b"/", "POST-root"),
+    posted_at(b"/" + b"p" * 4095, "4KiB-path"),
+    posted_at(b"/webhooks/mux?source=mux&a=%20b&a=2", "query-string"),
     # Percent-escapes that are not UTF-8 are logged as sent (the raw path), not decoded.
-    pytest.param(
-        Case(
-            request(ASSET_READY, target=b"/webhooks/%ff%fe", signed=True),
-            200,
-            forwarded=ASSET_READY,
-            logged=dataclasses.replace(SIGNED_OK, path="/webhooks/%ff%fe"),
-        ),
-        id="percent-escaped-non-utf8-path",
-    ),
+    posted_at(b"/webhooks/%ff%fe", "percent-escaped-non-utf8-path"),
     # Raw bytes over 0x7f in the request target are not HTTP (RFC 3986 targets are ASCII).
     not_http(
         "raw-non-ascii-path",
