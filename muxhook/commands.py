@@ -577,13 +577,7 @@ async def _serve(
             await server.serve(sock, on_started=ready, grace=forward_timeout, stop=stop)
         finally:
             watcher.cancel()
-            cut = await flow.drain(timeout=forward_timeout)
-            if cut:
-                view.out.warn(
-                    f"{cut} background deliveries were still retrying; they are in the log: "
-                    "'muxhook log replay --failed' finishes them"
-                )
-            view.summary(flow.stats)
+            view.summary(flow.stats)  # serve has drained: every forward is finished or cut off
 
 
 def _parse_since(text: str | None) -> float | None:

@@ -111,8 +111,8 @@ class OrderedGate:
     """At most ``limit`` forwards at once; those about one object go one at a time, in order.
 
     ``asyncio.Lock`` wakes waiters first-in first-out, and an uncontended lock is taken
-    without yielding, so the order in which requests reach ``turn`` is the order in
-    which their forwards start. Different objects do not wait for each other.
+    without yielding, so the order in which requests reach ``turn`` (or ``hold``) is the
+    order in which their forwards start. Different objects do not wait for each other.
     """
 
     def __init__(self, limit: int) -> None:
@@ -126,17 +126,42 @@ class OrderedGate:
             async with self._slots:
                 yield
             return
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)  # a lock only when new
-        self._locks[key] = (lock, users + 1)
+        lock = self._join(key)
         try:
             async with lock, self._slots:
                 yield
         finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            self._leave(key)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str | None) -> AsyncIterator[None]:
+        """Wait for this key's turn and keep it, without a slot: a delivery that retries
+        keeps its object's turn through its back-off, and takes a ``slot`` per attempt."""
+        if key is None:
+            yield
+            return
+        lock = self._join(key)
+        try:
+            async with lock:
+                yield
+        finally:
+            self._leave(key)
+
+    def slot(self) -> asyncio.Semaphore:
+        """One of the ``limit`` forwards at once: ``async with gate.slot():``."""
+        return self._slots
+
+    def _join(self, key: str) -> asyncio.Lock:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)  # a lock only when new
+        self._locks[key] = (lock, users + 1)
+        return lock
+
+    def _leave(self, key: str) -> None:
+        lock, users = self._locks[key]
+        if users == 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, users - 1)
 
 
 class Forwarder:

@@ -48,6 +48,8 @@ REQUEST_TIMEOUT = 60.0
 IDLE_TIMEOUT = 75.0
 #: Complete requests queued on one connection before it is read no further.
 MAX_QUEUED = 8
+#: The signals that stop ``serve`` gracefully: Ctrl-C, a service manager, a closed terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if sys.platform != "win32" else ()
 
 
 @dataclasses.dataclass
@@ -121,10 +123,13 @@ class Listener:
         stop: asyncio.Event | None = None,
         signals: bool = True,
     ) -> None:
-        """Serve until SIGINT/SIGTERM (or ``stop``); requests in hand get ``grace`` seconds.
+        """Serve until SIGINT, SIGTERM or SIGHUP (or ``stop``), then finish: the requests
+        in hand and the pipeline's forwards get ``grace`` seconds in all.
 
-        A second signal stops waiting for them. ``signals=False`` leaves the signals alone
-        (a loop outside the main thread cannot handle them).
+        SIGHUP is a closed terminal: it stops listen as gracefully as Ctrl-C. A second
+        signal stops waiting; what is cut off is in the log (``Pipeline.drain``).
+        ``signals=False`` leaves the signals alone (a loop outside the main thread cannot
+        handle them).
         """
         signals = signals and sys.platform != "win32"
         loop = asyncio.get_running_loop()
@@ -139,7 +144,7 @@ class Listener:
         server = await loop.create_server(lambda: _Connection(self), sock=sock, backlog=2048)
         sweeper = loop.create_task(self._sweep())
         if signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in STOP_SIGNALS:
                 loop.add_signal_handler(sig, request_stop)
 
         def stop_set(task: asyncio.Task[bool]) -> None:
@@ -154,19 +159,24 @@ class Listener:
             on_started()
             await stopping.wait()
         finally:
+            deadline = loop.time() + grace
             if watcher is not None:
                 watcher.cancel()
             sweeper.cancel()
             server.close()  # no new connections
+            self.pipeline.stopping(grace)  # says what it waits for
             for connection in list(self.connections):
                 connection.close_when_idle()
             await self._finish(grace, forced)
             for connection in list(self.connections):
                 connection.abort()  # a request cut off here is recorded as such (499)
             await asyncio.sleep(0)
-            await self._finish(grace, forced)
+            await self._finish(grace, forced)  # recording those: no forward, no wait
+            # Background forwards (--ack immediate) get what is left of the grace; the
+            # signals stay handled meanwhile, so a second one cuts them off too.
+            await self.pipeline.drain(deadline - loop.time(), forced)
             if signals:
-                for sig in (signal.SIGINT, signal.SIGTERM):
+                for sig in STOP_SIGNALS:
                     loop.remove_signal_handler(sig)
 
     async def _sweep(self) -> None:

@@ -8,6 +8,10 @@ row waits for its commit and written in the same row: one write instead of two.
 Lines are drawn just after the answer goes out, not before: showing an event is not
 on the sender's clock (at 100 events/s, drawing first cost 0.09 ms per request).
 ``replay`` sends through the same ``Forwarder`` and ``OrderedGate``.
+
+Every event due to be forwarded is finished one way or another: delivered, failed, or,
+when listen stops before it is, cut off, which is an attempt in the log like any other
+(``CUT_OFF``), counted as failed, so ``muxhook log replay --failed`` finishes it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ __all__ = ["Answer", "Delivered", "ListenSettings", "Pipeline", "Received", "Sta
 
 #: How long each platform waits for one attempt before counting it failed.
 PLATFORM_TIMEOUTS = {"mux": 5.0}
+#: The error of the attempt that stands for a forward listen stopped before it finished.
+CUT_OFF = "cut off: muxhook stopped"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +84,7 @@ class Delivered(NamedTuple):
 
     received: Received
     attempt: Attempt
-    number: int  # 1 for the first attempt, 2 for the first retry, …
+    number: int  # 1 for the first attempt, 2 for the first retry, …; 0 when cut off
     final: bool  # no further retry will follow
 
 
@@ -92,8 +98,12 @@ class Stats:
     unverified: int = 0
     duplicates: int = 0
     forwarded: int = 0
-    failed: int = 0
+    failed: int = 0  # forwards that ended without a 2xx, cut-off ones included
     rejected: int = 0
+    #: Log ids of the events with a forward that failed, and of those among them that
+    #: were cut off because listen stopped (dicts as ordered sets).
+    left: dict[int, None] = dataclasses.field(default_factory=dict)
+    cut_off: dict[int, None] = dataclasses.field(default_factory=dict)
 
 
 class Reporter(typing.Protocol):
@@ -105,6 +115,17 @@ class Reporter(typing.Protocol):
     def rejected(self, incoming: Incoming, status: int, reason: str) -> None: ...
     def unrecorded(self, incoming: Incoming, reason: str) -> None: ...
     def log_failed(self, error: Exception) -> None: ...
+    def draining(self, forwards: int, seconds: float) -> None: ...
+
+
+class _Due:
+    """An event's forwards that have not finished yet: one target per route."""
+
+    __slots__ = ("received", "targets")
+
+    def __init__(self, received: Received, targets: list[str]) -> None:
+        self.received = received
+        self.targets = targets
 
 
 class Pipeline:
@@ -130,6 +151,7 @@ class Pipeline:
         self.writes = GroupCommit(log, on_error=reporter.log_failed)
         self._background: set[asyncio.Task[None]] = set()
         self._in_hand = 0  # requests between arrival and answer
+        self._due: dict[int, _Due] = {}  # row → forwards not finished yet
 
     # -- the flow --------------------------------------------------------------
 
@@ -177,6 +199,8 @@ class Pipeline:
             row, incoming, name, described, verdict, reason, duplicate, shown, forwarding
         )
         self._count(received)
+        if forwarding:
+            self._due[row] = _Due(received, [route.url for route in routes])
         self._save(received)
         self._show(self.reporter.received, received)  # 3.
         if refused:
@@ -213,35 +237,45 @@ class Pipeline:
 
     async def deliver(self, received: Received, routes: list[Route]) -> list[Attempt]:
         """Forward one recorded event to every route, in its object's turn."""
-        assert self.forwarder is not None
         headers = self._outgoing_headers(received)
-        key = _order_key(received)
-        body = received.incoming.body
-        async with self.gate.turn(key):
+        async with self.gate.turn(_order_key(received)):
             if len(routes) == 1:  # the usual case: no task per route
-                attempts = [await self.forwarder.post(routes[0].url, body, headers)]
-            else:
-                attempts = await asyncio.gather(
-                    *(self.forwarder.post(r.url, body, headers) for r in routes)
+                return [await self._post(received, routes[0].url, headers, number=1, last=True)]
+            return list(
+                await asyncio.gather(
+                    *(self._post(received, r.url, headers, number=1, last=True) for r in routes)
                 )
-        for attempt in attempts:
-            self._finish(received, attempt, number=1, final=True)
-        return list(attempts)
+            )
 
-    async def drain(self, timeout: float) -> int:
-        """Wait up to ``timeout`` s for background deliveries, then commit every queued write.
+    def stopping(self, seconds: float) -> None:
+        """listen is stopping: say what it waits for, if anything."""
+        forwards = sum(len(due.targets) for due in self._due.values())
+        if forwards:
+            self.reporter.draining(forwards, seconds)
 
-        Returns how many deliveries were cut off (their attempts so far are in the log).
+    async def drain(self, timeout: float, forced: asyncio.Event | None = None) -> int:
+        """Wait up to ``timeout`` s (or until ``forced`` is set) for background deliveries,
+        cut off every forward still unfinished, then commit every queued write.
+
+        Returns how many forwards were cut off; each has an attempt in the log saying so.
         """
-        pending = set(self._background)
-        still: set[asyncio.Task[None]] = set()
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=timeout)
+        if self._background:
+            waits: list[asyncio.Future[object]] = [
+                asyncio.ensure_future(asyncio.wait(set(self._background)))
+            ]
+            if forced is not None:
+                waits.append(asyncio.ensure_future(forced.wait()))
+            await asyncio.wait(waits, timeout=max(0.0, timeout), return_when="FIRST_COMPLETED")
+            for waiting in waits:
+                waiting.cancel()
+            still = list(self._background)
             for task in still:
-                task.cancel()
+                task.cancel()  # a forward in flight records its cut-off as it ends
+            await asyncio.gather(*still, return_exceptions=True)
+        cut = self._cut_off()
         await self.writes.drain()  # commits every queued write
         await asyncio.sleep(0)  # and every line still to show is drawn
-        return len(still)
+        return cut
 
     # -- steps -----------------------------------------------------------------
 
@@ -283,27 +317,78 @@ class Pipeline:
         return forwardable_headers(received.incoming.headers, extra)
 
     async def _deliver_with_retries(self, received: Received, routes: list[Route]) -> None:
-        assert self.forwarder is not None
+        """Deliver in the background, retrying with back-off. The object's turn is kept
+        until every route has its final answer, so a later event about the same object
+        never overtakes this one; a concurrency slot is taken per attempt only."""
         headers = self._outgoing_headers(received)
-        key = _order_key(received)
-        for route in routes:
-            for number in range(1, self.settings.retries + 2):
-                async with self.gate.turn(key):
-                    attempt = await self.forwarder.post(route.url, received.incoming.body, headers)
-                ok = attempt.status is not None and 200 <= attempt.status < 300
-                final = ok or number == self.settings.retries + 1
-                self._finish(received, attempt, number=number, final=final)
-                if final:
-                    break
+        async with self.gate.hold(_order_key(received)):
+            if len(routes) == 1:
+                await self._retry(received, routes[0].url, headers)
+            else:
+                await asyncio.gather(*(self._retry(received, r.url, headers) for r in routes))
+
+    async def _retry(self, received: Received, url: str, headers: list[tuple[str, str]]) -> None:
+        attempts = self.settings.retries + 1
+        for number in range(1, attempts + 1):
+            async with self.gate.slot():
+                attempt = await self._post(
+                    received, url, headers, number=number, last=number == attempts
+                )
+            if attempt.status is not None and 200 <= attempt.status < 300:
+                return
+            if number < attempts:
                 await asyncio.sleep(self.settings.retry_base * 2 ** (number - 1))
 
+    async def _post(
+        self,
+        received: Received,
+        url: str,
+        headers: list[tuple[str, str]],
+        *,
+        number: int,
+        last: bool,
+    ) -> Attempt:
+        """One attempt, finished (recorded, counted, shown) even when it is cut off."""
+        assert self.forwarder is not None
+        try:
+            attempt = await self.forwarder.post(url, received.incoming.body, headers)
+        except asyncio.CancelledError:
+            cut = Attempt(self.clock(), url, None, None, b"", f"{CUT_OFF} before your app answered")
+            self._finish(received, cut, number=0, final=True)
+            raise
+        ok = attempt.status is not None and 200 <= attempt.status < 300
+        self._finish(received, attempt, number=number, final=ok or last)
+        return attempt
+
+    def _cut_off(self) -> int:
+        """Finish every forward still due as cut off before it was sent."""
+        cut = 0
+        for due in list(self._due.values()):
+            for url in list(due.targets):
+                attempt = Attempt(
+                    self.clock(), url, None, None, b"", f"{CUT_OFF} before sending it"
+                )
+                self._finish(due.received, attempt, number=0, final=True)
+                cut += 1
+        return cut
+
     def _finish(self, received: Received, attempt: Attempt, *, number: int, final: bool) -> None:
+        due = self._due.get(received.row)
+        if due is None or attempt.target not in due.targets:
+            return  # already finished: cut off at stop, then its task ended
+        if final:
+            due.targets.remove(attempt.target)
+            if not due.targets:
+                del self._due[received.row]
         self.writes.add_attempt(received.row, attempt)
         ok = attempt.status is not None and 200 <= attempt.status < 300
         if ok:
             self.stats.forwarded += 1
         elif final:
             self.stats.failed += 1
+            self.stats.left[received.row] = None
+            if number == 0:
+                self.stats.cut_off[received.row] = None
         delivered = Delivered(received, attempt, number, final)
         self._show(self.reporter.delivered, delivered)
         limit = PLATFORM_TIMEOUTS.get(received.provider or "")

@@ -9,6 +9,7 @@ pretty JSON and tables. Payloads are always printed as data: through
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shlex
@@ -51,6 +52,15 @@ class Output:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.colour = colour  # None: decide from the terminal and NO_COLOR/FORCE_COLOR
+        self._gone: set[typing.TextIO] = set()  # streams whose reader went away
+
+    #: False while a server batches its flushes: one write(2) per turn of its event loop,
+    #: not one per line (see ListenView). Lines still leave within the same turn.
+    flush_now = True
+    #: True for a server (listen): when a stream's reader goes away (``| head``, a closed
+    #: terminal), that stream is written to no more, once said on stderr, and the work goes
+    #: on. False: the error propagates, and ``commands.run`` ends the command quietly.
+    outlive_readers = False
 
     def _use_colour(self, stream: typing.TextIO) -> bool:
         if self.colour is not None:
@@ -69,18 +79,46 @@ class Output:
 
     def result(self, text: str = "") -> None:
         """Write a line of the command's result to stdout."""
-        self.stdout.write(text + "\n")
-        if self.flush_now:
-            self.stdout.flush()
-
-    #: False while a server batches its flushes: one write(2) per turn of its event loop,
-    #: not one per line (see ListenView). Lines still leave within the same turn.
-    flush_now = True
+        self._write(self.stdout, text + "\n", flush=self.flush_now)
 
     def say(self, text: str) -> None:
         """Write a line for the person to stderr."""
-        self.stderr.write(text + "\n")
-        self.stderr.flush()
+        self._write(self.stderr, text + "\n", flush=True)
+
+    def flush(self) -> None:
+        """Send what stdout holds."""
+        self._write(self.stdout, "", flush=True)
+
+    def _write(self, stream: typing.TextIO, text: str, *, flush: bool) -> None:
+        if not self.outlive_readers:
+            stream.write(text)
+            if flush:
+                stream.flush()
+            return
+        if stream in self._gone:
+            return
+        with self._outlived(stream):
+            stream.write(text)
+            if flush:
+                stream.flush()
+
+    @contextlib.contextmanager
+    def _outlived(self, stream: typing.TextIO) -> typing.Iterator[None]:
+        """With ``outlive_readers``: a write that fails because the reader went away ends
+        that stream's output, not the command."""
+        try:
+            yield
+        except OSError as error:
+            if not self.outlive_readers:
+                raise
+            self._gone.add(stream)
+            _point_at_devnull(stream)  # the interpreter's last flush then fails no more
+            if stream is self.stdout:
+                self.say(
+                    f"stdout is closed ({error.strerror or error}): muxhook stopped printing "
+                    "events and keeps recording and forwarding them ('muxhook log list' "
+                    "shows them)"
+                )
 
     def error(self, message: str) -> None:
         """One line on stderr: what is wrong and what to do."""
@@ -95,11 +133,14 @@ class Output:
         if not self._use_colour(self.stdout):
             self.result(json.dumps(data, indent=2, ensure_ascii=False))
             return
+        if self.stdout in self._gone:
+            return
         from rich.console import Console
         from rich.json import JSON
 
         console = Console(file=self.stdout, highlight=False, soft_wrap=True)
-        console.print(JSON.from_data(data, ensure_ascii=False))
+        with self._outlived(self.stdout):
+            console.print(JSON.from_data(data, ensure_ascii=False))
 
     # -- verify ---------------------------------------------------------------
 
@@ -226,6 +267,19 @@ class Output:
             self.result(f"  {self.paint(name, 'blue')}  {event.description}{legacy}")
 
 
+def _point_at_devnull(stream: typing.TextIO) -> None:
+    """Point a stream's file descriptor at /dev/null, so what it still buffers goes there."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return  # not a file (a test's StringIO)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def printable_body(body: bytes, limit: int = 120) -> str:
     """The start of a body as one printable line (for response snippets)."""
     text = body[:limit].decode("utf-8", "replace")
@@ -311,6 +365,7 @@ class ListenView:
 
     def __init__(self, out: Output, *, json_lines: bool = False, verbose: bool = False) -> None:
         self.out = out
+        out.outlive_readers = True  # listen records and forwards whoever reads its output
         self._flush_pending = False
         self.json_lines = json_lines
         self.verbose = verbose
@@ -486,17 +541,45 @@ class ListenView:
 
     def _flush(self) -> None:
         self._flush_pending = False
-        self.out.stdout.flush()
+        self.out.flush()
+
+    def draining(self, forwards: int, seconds: float) -> None:
+        """listen is stopping and waits for forwards: how many, and for how long at most."""
+        self.out.say(
+            f"finishing {forwards} forward{'s' if forwards != 1 else ''}, up to {seconds:g} s; "
+            "Ctrl-C again to stop now"
+        )
 
     def summary(self, stats: Stats) -> None:
-        """The closing line, on stderr."""
+        """The closing lines, on stderr: every event counted, then what is left to do."""
         self.out.flush_now = True
-        self.out.stdout.flush()
+        self.out.flush()
+        cut = f" ({len(stats.cut_off)} cut off)" if stats.cut_off else ""
         self.out.say(
             f"received {stats.received} · valid {stats.valid} · invalid {stats.invalid} · "
             f"unverified {stats.unverified} · forwarded {stats.forwarded} · "
-            f"failed {stats.failed}" + (f" · rejected {stats.rejected}" if stats.rejected else "")
+            f"failed {stats.failed}{cut}"
+            + (f" · rejected {stats.rejected}" if stats.rejected else "")
         )
+        if not stats.left:
+            return
+        left = list(stats.left)
+        cut_off = [row for row in left if row in stats.cut_off]
+        why = ""
+        if cut_off:
+            which = "" if len(cut_off) == len(left) else _ids(cut_off) + " "
+            why = f" ({which}cut off when muxhook stopped)"
+        count = f"{len(left)} event{'s' if len(left) != 1 else ''}"
+        self.out.say(
+            f"{count} not delivered: {_ids(left)}{why}; "
+            f"'muxhook log replay --failed' sends {'them' if len(left) != 1 else 'it'} again"
+        )
+
+
+def _ids(rows: list[int], shown: int = 10) -> str:
+    """``#3, #4, #7``, and how many more past ``shown``."""
+    text = ", ".join(f"#{row}" for row in rows[:shown])
+    return text + (f" and {len(rows) - shown} more" if len(rows) > shown else "")
 
 
 class ReplayView:

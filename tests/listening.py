@@ -26,9 +26,10 @@ class Listener:
         self.url = ""
         self.public_url: str | None = None
         self.code: int | None = None
-        self._threads = [
-            threading.Thread(target=self._drain, args=(process.stdout, self.stdout), daemon=True),
-            threading.Thread(target=self._drain, args=(process.stderr, self.stderr), daemon=True),
+        self._threads = [  # a stream not piped here (stdout into another process) is left
+            threading.Thread(target=self._drain, args=(stream, into), daemon=True)
+            for stream, into in ((process.stdout, self.stdout), (process.stderr, self.stderr))
+            if stream is not None
         ]
         for thread in self._threads:
             thread.start()
@@ -61,6 +62,19 @@ class Listener:
         while len(self.stdout) < count and time.monotonic() < deadline:
             time.sleep(0.02)
         return list(self.stdout)
+
+    def wait_for_stderr(self, fragment: str, timeout: float = 20.0) -> str:
+        """Block until a stderr line holds ``fragment`` (bounded); that line, or ""."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((line for line in list(self.stderr) if fragment in line), None)
+            if found is not None:
+                return found
+            if self.process.poll() is not None and self.process.returncode is not None:
+                time.sleep(0.1)  # what it printed last may still be on its way
+                return next((line for line in list(self.stderr) if fragment in line), "")
+            time.sleep(0.02)
+        return ""
 
     def stop(self, sig: int = signal.SIGINT) -> int:
         if self.process.poll() is None:

@@ -46,6 +46,9 @@ class Reported:
     def log_failed(self, error: Exception) -> None:
         self.lines.append("log failed")
 
+    def draining(self, forwards: int, seconds: float) -> None:
+        self.lines.append(f"draining {forwards}")
+
 
 class Served:
     def __init__(self, port: int, db: Path, reported: Reported) -> None:
