@@ -885,27 +885,50 @@ def replay(
         extra_headers=extra,
         insecure=insecure,
     )
-    junit_file = _writable(junit, "--junit") if junit else None
+    report = _report_file(junit, "--junit") if junit else None
     view = ReplayView(
         out,
         total=len(deliveries),
         json_lines=json_,
         github=os.environ.get("GITHUB_ACTIONS") == "true",
     )
+    done: list[engine.Result] = []  # as they come: a run cut short still reports them
+
+    def on_result(result: engine.Result) -> None:
+        done.append(result)
+        view.result(result)
 
     async def main() -> list[engine.Result]:
         if wait_for_app > 0 and not await engine.wait_for_app(to, wait_for_app):
             raise DeliveryError(
                 f"nothing accepted connections at {to} within {wait_for_app:g} s (--wait-for-app)"
             )
-        return await engine.run(deliveries, options, on_result=view.result)
+        return await engine.run(deliveries, options, on_result=on_result)
 
     started = time.perf_counter()
-    results = _run_loop(main())
+    try:
+        results = _run_loop(main())
+    except BaseException as error:
+        # Stopped early (Ctrl-C, --wait-for-app gave up): the report still says what was
+        # sent, what was not, and why, as an error case; then the error takes its course.
+        answered = {id(result.delivery) for result in done}
+        unsent = [d for d in deliveries if id(d) not in answered]
+        view.summary(done, seconds=time.perf_counter() - started, unsent=len(unsent))
+        if report is not None:
+            why = _why_stopped(error, len(done), len(deliveries))
+            try:
+                report.write(engine.junit_xml(done, aborted=why, unsent=unsent))
+            except OSError as problem:
+                out.warn(f"--junit {junit}: could not write the report ({problem.strerror})")
+        raise
     view.summary(results, seconds=time.perf_counter() - started)
-    if junit_file is not None:
-        with junit_file:
-            junit_file.write(engine.junit_xml(results))
+    if report is not None:
+        try:
+            report.write(engine.junit_xml(results))
+        except OSError as problem:
+            raise EnvironmentProblem(
+                f"--junit {junit}: cannot write it ({problem.strerror})"
+            ) from None
     if any(not r.reached for r in results):
         unreachable = next(r for r in results if not r.reached)
         out.error(f"the app did not answer: {unreachable.attempt.error}")
@@ -927,12 +950,24 @@ def _check_duplicates(results: list[Any], out: Output) -> None:
         out.warn(f"the app answered duplicates differently for: {', '.join(varied[:5])}")
 
 
-def _writable(path: str, option: str) -> typing.TextIO:
-    """Open ``path`` for writing now, so a bad path is bad input before anything is sent."""
+def _report_file(path: str, option: str) -> Any:
+    """A ``ReportFile`` at ``path``, checked now: a bad path is bad input before anything
+    is sent."""
+    from muxhook._files import ReportFile
+
     try:
-        return open(path, "w", encoding="utf-8")
+        return ReportFile(Path(path))
     except OSError as error:
         raise UsageError(f"{option} {path}: cannot write it ({error.strerror})") from None
+
+
+def _why_stopped(error: BaseException, sent: int, planned: int) -> str:
+    """Why a replay stopped early, for its report."""
+    if isinstance(error, KeyboardInterrupt):
+        return f"interrupted (Ctrl-C) after {sent} of {planned} deliveries"
+    if isinstance(error, MuxhookError):
+        return str(error)
+    return f"muxhook stopped after {sent} of {planned} deliveries: {type(error).__name__}"
 
 
 def _usable_folder(folder: Path, option: str) -> None:

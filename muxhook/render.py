@@ -662,10 +662,16 @@ class ReplayView:
                 line += ": " + printable_body(attempt.response_start, 160)
         return line
 
-    def summary(self, results: list[Result], *, seconds: float, limit: int = 60) -> None:
-        """The table of every delivery (failures only past ``limit`` rows), then the counts."""
+    def summary(
+        self, results: list[Result], *, seconds: float, unsent: int = 0, limit: int = 60
+    ) -> None:
+        """The table of every delivery (failures only past ``limit`` rows), then the counts;
+        ``unsent``: deliveries a run stopped early did not send."""
         if self._progress is not None:
             self._progress.stop()
+        if unsent and not results:
+            self.out.say(f"none of {unsent} events sent")
+            return
         failed = [r for r in results if not r.ok]
         rows = results if len(results) <= limit else failed
         if rows and self.out.stdout.isatty() and not self.json_lines:
@@ -696,4 +702,5 @@ class ReplayView:
             f"{len(results) - len(failed)} of {len(results)} events handled as expected"
             + (f"; {len(failed)} failed" if failed else "")
             + f", sent in {seconds:.2f} s{rate}"
+            + (f"; {unsent} not sent" if unsent else "")
         )

@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import glob as globbing
 import random
+import re
 import sys
 import time
 import typing
@@ -398,36 +399,89 @@ def _headers(delivery: Delivery, options: ReplayOptions) -> list[tuple[str, str]
     return forwardable_headers(list(signed.items()), options.extra_headers)
 
 
-def junit_xml(results: Sequence[Result], *, name: str = "muxhook replay") -> str:
-    """JUnit XML, one test case per delivery, which CI systems display."""
-    from xml.sax.saxutils import escape, quoteattr
+def junit_xml(
+    results: Sequence[Result],
+    *,
+    name: str = "muxhook replay",
+    aborted: str | None = None,
+    unsent: Sequence[Delivery] = (),
+) -> str:
+    """JUnit XML, one test case per delivery, which CI systems display.
 
-    failures = sum(1 for r in results if not r.ok)
+    An answer that did not meet the expectation is a failure; no answer at all is an
+    error. ``aborted`` says why the run stopped early: an error case of its own, and
+    ``unsent`` deliveries as skipped cases, so the report is complete either way. Text
+    is well-formed XML 1.0 whatever the app answered (see ``_xml_text``).
+    """
+    failures = sum(1 for r in results if r.reached and not r.ok)
+    errors = sum(1 for r in results if not r.reached) + (aborted is not None)
+    tests = len(results) + len(unsent) + (aborted is not None)
+    skipped = len(unsent)
     total = sum((r.attempt.latency_ms or 0) for r in results) / 1000
+    counts = f'tests="{tests}" failures="{failures}" errors="{errors}"'
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<testsuites name={quoteattr(name)} tests="{len(results)}" '
-        f'failures="{failures}" time="{total:.3f}">',
-        f'  <testsuite name={quoteattr(name)} tests="{len(results)}" '
-        f'failures="{failures}" time="{total:.3f}">',
+        f'<testsuites name={_xml_attr(name)} {counts} time="{total:.3f}">',
+        f'  <testsuite name={_xml_attr(name)} {counts} skipped="{skipped}" time="{total:.3f}">',
     ]
+    if aborted is not None:
+        lines += [
+            f'    <testcase classname={_xml_attr(name)} name="the run" time="0.000">',
+            f'      <error message={_xml_attr(aborted)} type="aborted"/>',
+            "    </testcase>",
+        ]
     for result in results:
-        delivery = result.delivery
-        case = f"{delivery.event_type or '(no type)'}"
-        if delivery.kind != "event":
-            case += f" [{delivery.kind}]"
         seconds = (result.attempt.latency_ms or 0) / 1000
-        lines.append(
-            f"    <testcase classname={quoteattr(delivery.source)} name={quoteattr(case)} "
-            f'time="{seconds:.3f}">'
-        )
-        if not result.ok:
+        lines.append(_testcase_open(result.delivery, seconds))
+        if not result.reached:
             message = describe_failure(result)
-            body = result.attempt.response_start.decode("utf-8", "replace")
-            lines.append(f"      <failure message={quoteattr(message)}>{escape(body)}</failure>")
+            lines.append(f'      <error message={_xml_attr(message)} type="no answer"/>')
+        elif not result.ok:
+            message = describe_failure(result)
+            body = _xml_text(result.attempt.response_start.decode("utf-8", "replace"))
+            lines.append(f"      <failure message={_xml_attr(message)}>{body}</failure>")
+        lines.append("    </testcase>")
+    for delivery in unsent:
+        lines.append(_testcase_open(delivery, 0.0))
+        lines.append('      <skipped message="not sent: the run stopped first"/>')
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>", ""]
     return "\n".join(lines)
+
+
+def _testcase_open(delivery: Delivery, seconds: float) -> str:
+    case = f"{delivery.event_type or '(no type)'}"
+    if delivery.kind != "event":
+        case += f" [{delivery.kind}]"
+    return (
+        f"    <testcase classname={_xml_attr(delivery.source)} name={_xml_attr(case)} "
+        f'time="{seconds:.3f}">'
+    )
+
+
+#: What XML 1.0 forbids in a document (§2.2 Char): C0 controls but tab, LF and CR; lone
+#: surrogates (a file name read with surrogateescape); U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # A C0 control as its Control Pictures sign (ESC → ␛, NUL → ␀); the rest as \uXXXX.
+    return chr(0x2400 + code) if code < 0x20 else f"\\u{code:04x}"
+
+
+def _xml_text(text: str) -> str:
+    """``text`` as XML character data: escaped, and what XML forbids replaced visibly."""
+    from xml.sax.saxutils import escape
+
+    return escape(_NOT_XML.sub(_visible, text))
+
+
+def _xml_attr(text: str) -> str:
+    """``text`` as a quoted XML attribute value, the same way."""
+    from xml.sax.saxutils import quoteattr
+
+    return quoteattr(_NOT_XML.sub(_visible, text))
 
 
 def describe_failure(result: Result) -> str:
