@@ -9,7 +9,6 @@ pretty JSON and tables. Payloads are always printed as data: through
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import shlex
@@ -90,35 +89,28 @@ class Output:
         self._write(self.stdout, "", flush=True)
 
     def _write(self, stream: typing.TextIO, text: str, *, flush: bool) -> None:
-        if not self.outlive_readers:
-            stream.write(text)
-            if flush:
-                stream.flush()
-            return
         if stream in self._gone:
             return
-        with self._outlived(stream):
+        try:
             stream.write(text)
             if flush:
                 stream.flush()
-
-    @contextlib.contextmanager
-    def _outlived(self, stream: typing.TextIO) -> typing.Iterator[None]:
-        """With ``outlive_readers``: a write that fails because the reader went away ends
-        that stream's output, not the command."""
-        try:
-            yield
         except OSError as error:
             if not self.outlive_readers:
                 raise
-            self._gone.add(stream)
-            _point_at_devnull(stream)  # the interpreter's last flush then fails no more
-            if stream is self.stdout:
-                self.say(
-                    f"stdout is closed ({error.strerror or error}): muxhook stopped printing "
-                    "events and keeps recording and forwarding them ('muxhook log list' "
-                    "shows them)"
-                )
+            self._lost(stream, error)
+
+    def _lost(self, stream: typing.TextIO, error: OSError) -> None:
+        """With ``outlive_readers``: a stream whose reader went away is written to no more
+        (said once on stderr for stdout), and the command goes on."""
+        self._gone.add(stream)
+        _point_at_devnull(stream)  # what it still buffers goes there, and the last flush works
+        if stream is self.stdout:
+            self.say(
+                f"cannot write to stdout ({error.strerror or error}): muxhook stopped "
+                "printing events; it keeps recording and forwarding them ('muxhook log "
+                "list' shows them)"
+            )
 
     def error(self, message: str) -> None:
         """One line on stderr: what is wrong and what to do."""
@@ -139,8 +131,12 @@ class Output:
         from rich.json import JSON
 
         console = Console(file=self.stdout, highlight=False, soft_wrap=True)
-        with self._outlived(self.stdout):
+        try:
             console.print(JSON.from_data(data, ensure_ascii=False))
+        except OSError as error:
+            if not self.outlive_readers:
+                raise
+            self._lost(self.stdout, error)
 
     # -- verify ---------------------------------------------------------------
 
