@@ -265,7 +265,9 @@ class Pipeline:
             ]
             if forced is not None:
                 waits.append(asyncio.ensure_future(forced.wait()))
-            await asyncio.wait(waits, timeout=max(0.0, timeout), return_when="FIRST_COMPLETED")
+            await asyncio.wait(
+                waits, timeout=max(0.0, timeout), return_when=asyncio.FIRST_COMPLETED
+            )
             for waiting in waits:
                 waiting.cancel()
             still = list(self._background)

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from muxhook.forward import Forwarder, Route
 from muxhook.listener import MAX_HEAD, Listener, bind
-from muxhook.pipeline import Answer, ListenSettings, Pipeline
+from muxhook.pipeline import Answer, ListenSettings, Pipeline, Stats
 from muxhook.store import EventLog, Incoming, StoredEvent
+from tests.apps import RecordingApp, serve
 
 TIMEOUT = 5.0
 
@@ -297,3 +299,60 @@ def test_a_second_signal_stops_without_waiting_for_the_grace(tmp_path: Path) -> 
     assert took < 3, took
     assert answers == [b""]  # cut off: no answer, so the platform sends it again
     assert logged_bodies(tmp_path / "events.db") == [b"{}"]
+
+
+def test_a_stop_event_cuts_off_a_background_forward_when_the_grace_ends(tmp_path: Path) -> None:
+    """The caller's stop event, --ack immediate, an app that holds the forward past the
+    0.5 s grace: listen says it waits for one forward, then cuts it off, and the cut-off
+    is an attempt in the log and a failure in the counts."""
+    db = tmp_path / "events.db"
+    release = threading.Event()
+    reported = Reported()
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    answers: list[bytes] = []
+
+    def held(_: object) -> tuple[int, bytes]:
+        release.wait(TIMEOUT)
+        return 200, b"{}"
+
+    def client() -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as conn:
+            conn.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            answers.append(conn.recv(65536))
+
+    async def main(url: str) -> Stats:
+        stop = asyncio.Event()
+        settings = ListenSettings(secrets={}, routes=(Route(None, url),), ack="immediate")
+        with EventLog(db) as log:
+            async with Forwarder(timeout=TIMEOUT, concurrency=2) as forwarder:
+                flow = Pipeline(settings, log, forwarder, reported)
+                original = flow.handle
+
+                async def handle(incoming: Incoming) -> Answer:
+                    answer = await original(incoming)
+                    asyncio.get_running_loop().call_later(0.1, stop.set)
+                    return answer
+
+                flow.handle = handle  # type: ignore[method-assign]
+                sender = threading.Thread(target=client)
+                await Listener(flow, max_body=4096).serve(
+                    sock, on_started=sender.start, grace=0.5, stop=stop, signals=False
+                )
+                await asyncio.to_thread(sender.join, TIMEOUT)
+                return flow.stats
+
+    with serve(RecordingApp(held)) as app:
+        try:
+            stats = asyncio.run(main(app.url))
+        finally:
+            release.set()
+    assert answers and answers[0].startswith(b"HTTP/1.1 200 OK\r\n")  # recorded: 200 at once
+    assert "draining 1" in reported.lines
+    assert (stats.forwarded, stats.failed, list(stats.cut_off)) == (0, 1, [1])
+    with EventLog(db) as log:
+        row = log.get(1)
+    assert row is not None and row.status == "failed"
+    assert [(a.status, a.error) for a in row.attempts] == [
+        (None, "cut off: muxhook stopped before your app answered")
+    ]
