@@ -24,6 +24,7 @@ if typing.TYPE_CHECKING:
     import asyncio
     import socket
 
+    from muxhook._files import ReportFile
     from muxhook.fixtures import Fixture
     from muxhook.forward import Route
     from muxhook.pipeline import ListenSettings
@@ -950,7 +951,7 @@ def _check_duplicates(results: list[Any], out: Output) -> None:
         out.warn(f"the app answered duplicates differently for: {', '.join(varied[:5])}")
 
 
-def _report_file(path: str, option: str) -> Any:
+def _report_file(path: str, option: str) -> ReportFile:
     """A ``ReportFile`` at ``path``, checked now: a bad path is bad input before anything
     is sent."""
     from muxhook._files import ReportFile

@@ -171,7 +171,7 @@ class Listener:
             for connection in list(self.connections):
                 connection.abort()  # a request cut off here is recorded as such (499)
             await asyncio.sleep(0)
-            await self._finish(grace, forced)  # recording those: no forward, no wait
+            await self._finish(grace, forced)  # recording those: none forwards
             # Background forwards (--ack immediate) get what is left of the grace; the
             # signals stay handled meanwhile, so a second one cuts them off too.
             await self.pipeline.drain(deadline - loop.time(), forced)

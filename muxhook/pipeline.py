@@ -99,11 +99,12 @@ class Stats:
     duplicates: int = 0
     forwarded: int = 0
     failed: int = 0  # forwards that ended without a 2xx, cut-off ones included
+    cut_off: int = 0  # forwards that listen stopped before they finished
     rejected: int = 0
-    #: Log ids of the events with a forward that failed, and of those among them that
-    #: were cut off because listen stopped (dicts as ordered sets).
+    #: Log ids of the events with a forward that failed, and of those among them with a
+    #: forward cut off (dicts as ordered sets).
     left: dict[int, None] = dataclasses.field(default_factory=dict)
-    cut_off: dict[int, None] = dataclasses.field(default_factory=dict)
+    left_cut_off: dict[int, None] = dataclasses.field(default_factory=dict)
 
 
 class Reporter(typing.Protocol):
@@ -390,7 +391,8 @@ class Pipeline:
             self.stats.failed += 1
             self.stats.left[received.row] = None
             if number == 0:
-                self.stats.cut_off[received.row] = None
+                self.stats.cut_off += 1
+                self.stats.left_cut_off[received.row] = None
         delivered = Delivered(received, attempt, number, final)
         self._show(self.reporter.delivered, delivered)
         limit = PLATFORM_TIMEOUTS.get(received.provider or "")

@@ -550,7 +550,7 @@ class ListenView:
         """The closing lines, on stderr: every event counted, then what is left to do."""
         self.out.flush_now = True
         self.out.flush()
-        cut = f" ({len(stats.cut_off)} cut off)" if stats.cut_off else ""
+        cut = f" ({stats.cut_off} cut off)" if stats.cut_off else ""
         self.out.say(
             f"received {stats.received} · valid {stats.valid} · invalid {stats.invalid} · "
             f"unverified {stats.unverified} · forwarded {stats.forwarded} · "
@@ -560,7 +560,7 @@ class ListenView:
         if not stats.left:
             return
         left = list(stats.left)
-        cut_off = [row for row in left if row in stats.cut_off]
+        cut_off = list(stats.left_cut_off)
         why = ""
         if cut_off:
             which = "" if len(cut_off) == len(left) else _ids(cut_off) + " "

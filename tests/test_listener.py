@@ -349,7 +349,7 @@ def test_a_stop_event_cuts_off_a_background_forward_when_the_grace_ends(tmp_path
             release.set()
     assert answers and answers[0].startswith(b"HTTP/1.1 200 OK\r\n")  # recorded: 200 at once
     assert "draining 1" in reported.lines
-    assert (stats.forwarded, stats.failed, list(stats.cut_off)) == (0, 1, [1])
+    assert (stats.forwarded, stats.failed, stats.cut_off, list(stats.left)) == (0, 1, 1, [1])
     with EventLog(db) as log:
         row = log.get(1)
     assert row is not None and row.status == "failed"
