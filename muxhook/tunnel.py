@@ -359,22 +359,22 @@ class NgrokTunnel:
         from pyngrok.exception import PyngrokNgrokHTTPError, PyngrokNgrokURLError
 
         answer = self._watch.answer
-        code = process.proc.poll()
-        if code is not None:
-            # The agent's last lines (its reason) may still be in the pipe: pyngrok's
-            # reader leaves at the end of it.
-            deadline = time.monotonic() + 1.0
-            while getattr(process, "_monitor_thread", None) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            last = self._session_lost
-            return f"the ngrok agent {how}" + (f" ({last})" if last else "")
+        if process.proc.poll() is not None:
+            return self._exited(process)
         if self._session_lost is not None:
             return f"the ngrok agent lost its session with ngrok ({self._session_lost})"
         try:
             listed = ngrok.api_request(f"{process.api_url}/api/endpoints", timeout=answer)
-        except PyngrokNgrokURLError:
-            return f"the ngrok agent did not answer within {answer:g} s (hung or stopped?)"
+        except PyngrokNgrokURLError as error:
+            if str(error.reason) == "timed out":  # it took the connection, then nothing
+                return f"the ngrok agent did not answer within {answer:g} s (hung or stopped?)"
+            # Refused: poll() may have said "running" while pyngrok's reader thread was
+            # reaping an agent that had just died, so look again.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.proc.wait(timeout=0.5)
+            if process.proc.poll() is not None:
+                return self._exited(process)
+            return f"the ngrok agent's API cannot be reached ({_one_line(str(error.reason))})"
         except PyngrokNgrokHTTPError as error:
             return f"the ngrok agent's API answered HTTP {error.status_code}"
         except Exception as error:  # a reset, a body that is not JSON: the agent is not well
@@ -388,6 +388,17 @@ class NgrokTunnel:
         ):
             return "the ngrok agent no longer has muxhook's endpoint"
         return None
+
+    def _exited(self, process: NgrokProcess) -> str:
+        """How the agent ended, with the last reason it logged."""
+        # Its last lines may still be in the pipe: pyngrok's reader leaves at the end of it.
+        deadline = time.monotonic() + 1.0
+        while getattr(process, "_monitor_thread", None) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        code = process.proc.returncode
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        last = self._session_lost
+        return f"the ngrok agent {how}" + (f" ({last})" if last else "")
 
     def _open(self, local_port: int) -> str:
         """Start an agent and open the endpoint; the caller holds ``_lock``."""
