@@ -19,7 +19,6 @@ import logging
 import os
 import re
 import signal
-import subprocess
 import sys
 import sysconfig
 import threading
@@ -48,7 +47,7 @@ from muxhook.tunnel import (
     resolve_ngrok_path,
 )
 from tests.apps import RecordingApp, serve
-from tests.listening import Listener, muxhook_env
+from tests.listening import Listener, listening
 from tests.test_listen import _fake_agent
 
 FAKE = Path(__file__).resolve().parent / "fake_ngrok.py"
@@ -82,11 +81,7 @@ class Agent:
         return tunnel
 
     def calls(self, kind: str) -> list[dict[str, Any]]:
-        if not self.record.exists():
-            return []
-        lines = self.record.read_text(encoding="utf-8").splitlines()
-        entries = [json.loads(line) for line in lines if line.strip()]
-        return [entry for entry in entries if entry["kind"] == kind]
+        return _recorded(self.record, kind)
 
     def pids(self) -> list[int]:
         return [int(entry["pid"]) for entry in self.calls("argv")]
@@ -802,10 +797,7 @@ class Run:
         self.record = record
 
     def calls(self, kind: str) -> list[dict[str, Any]]:
-        if not self.record.exists():
-            return []
-        lines = self.record.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if json.loads(line)["kind"] == kind]
+        return _recorded(self.record, kind)
 
     def agent_pids(self) -> list[int]:
         return [int(entry["pid"]) for entry in self.calls("argv")]
@@ -830,16 +822,21 @@ class Run:
         return "\n".join(self.listener.stderr)
 
 
+def _recorded(record: Path, kind: str) -> list[dict[str, Any]]:
+    """The fake agents' record entries of one kind."""
+    if not record.exists():
+        return []
+    lines = record.read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in lines if line.strip()]
+    return [entry for entry in entries if entry["kind"] == kind]
+
+
 @contextlib.contextmanager
 def listen_with_agent(
     home: Path, *options: str, env: Mapping[str, str] | None = None, own_group: bool = False
 ) -> Iterator[Run]:
-    """``muxhook listen`` through the fake agent until the block ends (SIGINT to listen).
-
-    ``own_group`` puts listen in a process group of its own, as a shell puts a command
-    it runs in the foreground, so a test can send the terminal's Ctrl-C to the group.
-    Afterwards no agent may be left running.
-    """
+    """``muxhook listen`` through the fake agent until the block ends (SIGINT to listen);
+    ``own_group`` as for ``listening``. Afterwards no agent may be left running."""
     agent = _fake_agent(home)
     record = home / "agent-calls.jsonl"
     settings = {
@@ -850,26 +847,18 @@ def listen_with_agent(
         "MUXHOOK_TUNNEL_TIMING": QUICK,
         **(env or {}),
     }
-    command = [sys.executable, "-m", "muxhook", "listen", "--port", "0"]
-    command += ["--db", str(home / "e.db"), "--tunnel", "ngrok", "--ngrok-path", str(agent)]
-    process = subprocess.Popen(
-        [*command, *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=muxhook_env(home, settings),
-        cwd=home,
-        start_new_session=own_group,
-    )
-    listener = Listener(process)
-    run = Run(listener, record)
+    tunnel = ["--tunnel", "ngrok", "--ngrok-path", str(agent)]
     try:
-        listener.wait_ready()
-        yield run
+        with listening(
+            *("--port", "0", "--db", str(home / "e.db"), *tunnel, *options),
+            home=home,
+            env=settings,
+            own_group=own_group,
+        ) as listener:
+            yield Run(listener, record)
     finally:
-        listener.stop()
-        leaked = [pid for pid in run.agent_pids() if not _wait_for(lambda p=pid: _gone(p), 5)]
+        pids = [int(entry["pid"]) for entry in _recorded(record, "argv")]
+        leaked = [pid for pid in pids if not _wait_for(lambda p=pid: _gone(p), 5)]
         for pid in leaked:
             os.kill(pid, signal.SIGKILL)
         assert not leaked, f"agents {leaked} outlived listen"
