@@ -30,7 +30,7 @@ if typing.TYPE_CHECKING:
     from muxhook.pipeline import ListenSettings
     from muxhook.render import ListenView, Output
     from muxhook.store import EventLog
-    from muxhook.tunnel import Tunnel
+    from muxhook.tunnel import Tunnel, WatchTiming
 
 __all__ = ["events", "run", "sign", "trigger", "verify"]
 
@@ -423,6 +423,8 @@ def listen(
     try:
         public = chosen.start(local_port) if chosen is not None else None
     except BaseException:
+        if chosen is not None:
+            chosen.stop()  # its watchdog too
         sock.close()
         log.close()
         raise
@@ -443,17 +445,33 @@ def listen(
     )
     view = ListenView(out, json_lines=json_, verbose=verbose)
     local = f"http://{host if ':' not in host else f'[{host}]'}:{local_port}{url_path}"
+    label = providers.get(provider or "mux").LABEL
+    where = (
+        f"{label}: Dashboard › Settings › Webhooks › URL to notify"
+        if (provider or "mux") == "mux"
+        else f"{label}'s webhook settings as the URL"
+    )
 
     def ready() -> None:
         if public:
-            label = providers.get(provider or "mux").LABEL
             out.say(f"  public URL: {public.rstrip('/')}{url_path}")
-            out.say(
-                f"  paste it into {label}: Dashboard › Settings › Webhooks › URL to notify"
-                if (provider or "mux") == "mux"
-                else f"  paste it into {label}'s webhook settings as the URL"
-            )
+            out.say(f"  paste it into {where}")
         out.say(f"Ready: listening on {local} (Ctrl-C to stop)")
+
+    watch = None
+    if chosen is not None and chosen.timing is not None and public:
+        watch = _TunnelWatch(
+            chosen,
+            chosen.timing,
+            view,
+            public=public,
+            url_path=url_path,
+            where=where,
+            keep_hint="" if domain else " (--domain keeps one URL across restarts)",
+            # serve() closes the listening socket first thing when listen stops: from then
+            # on the tunnel only has to last until the answers in hand have gone out.
+            serving=lambda: sock.fileno() != -1,
+        )
 
     try:
         _run_loop(
@@ -463,7 +481,7 @@ def listen(
                 view,
                 sock,
                 ready,
-                chosen,
+                watch,
                 concurrency,
                 forward_timeout,
                 insecure,
@@ -509,7 +527,183 @@ def _choose_tunnel(
         out.say("  local only: " + tunnel.missing_agent_message())
         return None
     out.say(f"  starting an ngrok tunnel ({agent})")
-    return tunnel.NgrokTunnel(ngrok_path=agent, domain=domain, on_agent_log=out.warn)
+    return tunnel.NgrokTunnel(
+        ngrok_path=agent,
+        domain=domain,
+        on_agent_log=out.warn,
+        # Short intervals for tests only; not a documented setting.
+        timing=tunnel.WatchTiming.parse(os.environ.get("MUXHOOK_TUNNEL_TIMING")),
+    )
+
+
+class _TunnelWatch:
+    """listen's watch over its tunnel agent, on the event loop; the agent's blocking calls
+    (probe, restart) run in threads of their own, so a hung agent never holds up an answer.
+
+    A tick reads the clocks every ``timing.tick`` seconds. A tick that wakes far later
+    than due means listen itself was not running (suspended with SIGSTOP, a laptop
+    asleep: CLOCK_BOOTTIME or the wall clock counts the sleep that the monotonic clock
+    may not), and the tunnel is checked at once. Otherwise the agent is probed every
+    ``timing.every``. Two failed probes in a row (one after a suspension, or an agent
+    that exited) are one line; an agent still failing ``timing.restart`` seconds after
+    the first failure (at once if it exited) is replaced, and the public URL shown again,
+    saying whether the platform needs the new one. When the agent recovers by itself,
+    one line says so. Nothing happens once listen is stopping.
+    """
+
+    def __init__(
+        self,
+        tunnel: Tunnel,
+        timing: WatchTiming,
+        view: ListenView,
+        *,
+        public: str,
+        url_path: str,
+        where: str,
+        keep_hint: str,
+        serving: Callable[[], bool],
+    ) -> None:
+        self.tunnel = tunnel
+        self.timing = timing
+        self.view = view
+        self.public = public.rstrip("/")
+        self.url_path = url_path
+        self.where = where
+        self.keep_hint = keep_hint
+        self.serving = serving
+        self.failures = 0
+        self.down_since: float | None = None
+        self.reported = False
+        self.retry_at = 0.0
+        self.retry_wait = timing.retry
+        self.refused = ""  # why the last restart failed
+
+    async def run(self) -> None:
+        """Watch until cancelled, or until listen stops serving."""
+        try:
+            await self._watch()
+        except Exception as error:  # never a traceback from a side task
+            if self.serving():
+                self.view.out.warn(f"stopped watching the tunnel: {error}")
+
+    async def _watch(self) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        timing = self.timing
+        due = loop.time() + timing.every
+        while True:
+            started, awake = loop.time(), _awake_clock()
+            await asyncio.sleep(timing.tick)
+            if not self.serving():
+                return
+            now = loop.time()
+            gap = max(now - started, _awake_clock() - awake)
+            suspended = gap if gap > timing.tick + timing.late else None
+            if suspended is None and now < due:
+                continue
+            problem = await _off_loop(self.tunnel.check)
+            if not self.serving():
+                return
+            now = loop.time()
+            due = now + timing.every
+            if problem is None:
+                if suspended is not None:
+                    self.view.tunnel_resumed(suspended)
+                elif self.reported and self.down_since is not None:
+                    self.view.tunnel_back(now - self.down_since)
+                self._healthy()
+                continue
+            await self._unhealthy(problem, suspended, now)
+            due = loop.time() + timing.every
+
+    async def _unhealthy(self, problem: str, suspended: float | None, now: float) -> None:
+        import asyncio
+
+        self.failures += 1
+        if self.down_since is None:
+            self.down_since = now
+        exited = not self.tunnel.alive()
+        restart_in = 0.0 if exited else self.down_since + self.timing.restart - now
+        if not self.reported and (exited or suspended is not None or self.failures >= 2):
+            self.view.tunnel_down(problem, restart_in=restart_in, suspended=suspended)
+            self.reported = True
+        if restart_in > 0 or now < self.retry_at:
+            return
+        try:
+            url = await _off_loop(self.tunnel.restart)
+        except Exception as error:  # EnvironmentProblem: one line naming the cause
+            if not self.serving():
+                return
+            reason = str(error) or type(error).__name__
+            if reason != self.refused:  # the same reason again is no news
+                self.view.tunnel_restart_failed(reason, self.retry_wait)
+                self.refused = reason
+            self.retry_at = asyncio.get_running_loop().time() + self.retry_wait
+            self.retry_wait = min(self.retry_wait * 2, 300.0)
+            return
+        if not self.serving() or url is None:
+            return
+        fresh = url.rstrip("/")
+        self.view.tunnel_restarted(
+            f"{fresh}{self.url_path}",
+            changed=fresh != self.public,
+            where=self.where,
+            keep_hint=self.keep_hint,
+        )
+        self.public = fresh
+        self._healthy()
+
+    def _healthy(self) -> None:
+        self.failures = 0
+        self.down_since = None
+        self.reported = False
+        self.retry_at = 0.0
+        self.retry_wait = self.timing.retry
+        self.refused = ""
+
+
+def _awake_clock() -> float:
+    """Seconds on a clock that goes on while the computer sleeps: CLOCK_BOOTTIME on Linux,
+    else the wall clock (a change of the wall clock only brings a check forward)."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is not None:
+        return time.clock_gettime(boottime)
+    return time.time()
+
+
+async def _off_loop(call: Callable[[], T]) -> T:
+    """``call()`` in a daemon thread of its own, awaited without blocking the event loop.
+
+    Not the loop's default executor: at exit, asyncio waits for that executor's
+    threads, and a probe of a hung agent (or a restart) must not hold up listen's exit.
+    """
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, error: Exception | None) -> None:
+        if done.done():  # the watch was cancelled meanwhile
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(typing.cast("T", value))
+
+    def work() -> None:
+        value: T | None = None
+        failure: Exception | None = None
+        try:
+            value = call()
+        except Exception as error:
+            failure = error
+        with contextlib.suppress(RuntimeError):  # the loop has closed: listen is gone
+            loop.call_soon_threadsafe(settle, value, failure)
+
+    threading.Thread(target=work, name="muxhook-tunnel-watch", daemon=True).start()
+    return await done
 
 
 def _run_loop(main: Coroutine[Any, Any, T]) -> T:
@@ -534,7 +728,7 @@ async def _serve(
     view: ListenView,
     sock: socket.socket,
     ready: Callable[[], None],
-    chosen: Tunnel | None,
+    watch: _TunnelWatch | None,
     concurrency: int,
     forward_timeout: float,
     insecure: bool,
@@ -563,21 +757,12 @@ async def _serve(
         server = listener.Listener(flow, max_body=limit)
         view.batch_flushes()
 
-        async def watch_tunnel() -> None:
-            while chosen is not None:
-                await asyncio.sleep(2)
-                if not chosen.alive():
-                    view.out.warn(
-                        "the tunnel agent stopped: the public URL no longer reaches muxhook; "
-                        "the local listener keeps working (restart muxhook listen to reopen it)"
-                    )
-                    return
-
-        watcher = asyncio.create_task(watch_tunnel())
+        watcher = asyncio.create_task(watch.run()) if watch is not None else None
         try:
             await server.serve(sock, on_started=ready, grace=forward_timeout, stop=stop)
         finally:
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
             view.summary(flow.stats)  # serve has drained: every forward is finished or cut off
 
 

@@ -451,6 +451,55 @@ class ListenView:
         itself was recorded)."""
         self.out.warn(f"could not write ({error}); the request itself is in the event log")
 
+    # -- the tunnel ------------------------------------------------------------
+
+    def tunnel_down(self, problem: str, *, restart_in: float, suspended: float | None) -> None:
+        """One line: the public URL stopped reaching listen, why, and what happens next."""
+        then = (
+            "restarting the agent now"
+            if restart_in <= 0
+            else f"restarting the agent in {restart_in:.0f} s unless it recovers"
+        )
+        before = (
+            f"listen was suspended for {suspended:.0f} s (did the computer sleep?) and "
+            if suspended is not None
+            else ""
+        )
+        self.out.warn(
+            f"{before}the tunnel is down: {problem}; webhooks sent to the public URL are not "
+            f"reaching muxhook (the local listener still works); {then}"
+        )
+
+    def tunnel_back(self, after: float) -> None:
+        """The agent recovered by itself: the public URL works again."""
+        self.out.say(f"  the tunnel is back after {after:.0f} s; the public URL is unchanged")
+
+    def tunnel_resumed(self, suspended: float) -> None:
+        """listen woke from a suspension and found the tunnel working."""
+        self.out.say(
+            f"  listen was suspended for {suspended:.0f} s (did the computer sleep?); "
+            "the tunnel still works"
+        )
+
+    def tunnel_restarted(self, url: str, *, changed: bool, where: str, keep_hint: str) -> None:
+        """A new agent is up: the public URL again, and whether the platform must be told."""
+        self.out.say("  the tunnel agent was restarted")
+        self.out.say(f"  public URL: {url}")
+        if changed:
+            self.out.warn(
+                f"the public URL changed: paste it into {where} again; the old one no longer "
+                f"reaches muxhook{keep_hint}"
+            )
+        else:
+            self.out.say("  the public URL is the same as before: nothing to change")
+
+    def tunnel_restart_failed(self, reason: str, retry_in: float) -> None:
+        """A restart that did not work, and when the next one is (said once per reason)."""
+        self.out.warn(
+            f"could not restart the tunnel agent: {reason}; trying again in {retry_in:.0f} s, "
+            "then less and less often (every 5 min at most)"
+        )
+
     # -- lines -----------------------------------------------------------------
 
     def _emit(self, event: Received, attempts: list[dict[str, object]] | None) -> None:

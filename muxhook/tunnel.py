@@ -1,7 +1,9 @@
 """Public URLs for ``muxhook listen``: ngrok through pyngrok, a URL you bring, or none.
 
 Three ``Tunnel`` implementations share one small protocol (``start`` returns the
-public base URL, ``stop`` never raises, ``alive`` turns False when an agent dies):
+public base URL, ``stop`` never raises, ``alive`` turns False when an agent dies,
+``check`` says what is wrong with a running tunnel, ``restart`` opens it again, and
+``timing`` tells ``listen`` how to watch it, or None when there is nothing to watch):
 
 - ``NgrokTunnel`` drives the ngrok agent binary through pyngrok. This is the
   only module that imports pyngrok, and only inside functions: importing
@@ -13,24 +15,33 @@ pyngrok downloads the agent by itself whenever its ``ngrok_path`` is missing.
 muxhook never lets that happen silently: ``resolve_ngrok_path`` looks for an
 agent that is already there, ``NgrokTunnel.start`` refuses a missing path, and
 only ``install_ngrok`` (``muxhook ngrok install``) downloads, when asked to.
+
+The agent belongs to ``listen`` and to nothing else. It runs in a session of its
+own, so the terminal's Ctrl-C (or SIGHUP) reaches ``listen`` only: ``listen``
+answers what it has in hand through the tunnel, then closes it. And a small
+watchdog process (``_Watchdog``) ends the agent when ``listen`` dies without
+closing it, ``kill -9`` included.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import re
+import signal
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from muxhook.errors import EnvironmentProblem, UsageError
 
 if TYPE_CHECKING:
-    import threading
-
     from pyngrok.conf import PyngrokConfig
     from pyngrok.log import NgrokLog
     from pyngrok.process import NgrokProcess
@@ -40,6 +51,7 @@ __all__ = [
     "NoTunnel",
     "StaticUrl",
     "Tunnel",
+    "WatchTiming",
     "authtoken_configured",
     "install_ngrok",
     "missing_agent_message",
@@ -52,6 +64,69 @@ AUTHTOKEN_PAGE = "https://dashboard.ngrok.com/get-started/your-authtoken"
 _SHIM_MAX_BYTES = 2 * 1024 * 1024
 _CODE = re.compile(r"ERR_NGROK_(\d+)")
 _HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")
+#: What the agent logs when its session with ngrok drops, and when it is back (ngrok v3:
+#: "session closed, starting reconnect loop", then "failed to reconnect session" until
+#: "tunnel session started" / "client session established").
+_SESSION_LOST = ("session closed", "failed to reconnect session")
+_SESSION_BACK = ("tunnel session started", "client session established")
+#: How long an agent that was asked to stop gets before it is killed.
+_STOP_GRACE = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class WatchTiming:
+    """How ``listen`` watches a tunnel agent, in seconds.
+
+    A tick reads the clocks every ``tick``; one that comes ``late`` seconds after it
+    was due means ``listen`` itself was not running (suspended, or the computer
+    slept), and the tunnel is checked at once. Otherwise the agent is probed every
+    ``every``, and must answer within ``answer``. Two failed probes in a row (or an
+    agent that exited) are reported; an agent still failing ``restart`` seconds
+    after the first failure (or one that exited) is replaced by a new one. A
+    restart that fails is tried again after ``retry``, then twice as long each
+    time, up to 5 minutes.
+    """
+
+    tick: float = 1.0
+    every: float = 5.0
+    answer: float = 3.0
+    late: float = 10.0
+    restart: float = 20.0
+    retry: float = 15.0
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if not (isinstance(value, (int, float)) and 0 < value < 86400):
+                raise UsageError(f"tunnel watch {field.name}={value!r}: must be positive seconds")
+
+    @property
+    def reported_within(self) -> float:
+        """The longest an agent can hang before ``listen`` says so: two probes."""
+        return 2 * (self.every + self.answer) + self.tick
+
+    @classmethod
+    def parse(cls, text: str | None) -> WatchTiming:
+        """``"every=0.5,answer=1"`` over the defaults; None or empty gives the defaults.
+
+        Only tests use this (through ``MUXHOOK_TUNNEL_TIMING``), to watch on short
+        intervals; it is not a documented setting.
+        """
+        if not text or not text.strip():
+            return cls()
+        names = {field.name for field in dataclasses.fields(cls)}
+        values: dict[str, float] = {}
+        for part in text.split(","):
+            name, _, number = part.partition("=")
+            name = name.strip()
+            try:
+                value = float(number)
+            except ValueError:
+                value = math.nan
+            if name not in names or not math.isfinite(value):
+                raise UsageError(f"tunnel watch timing {part.strip()!r}: expected NAME=SECONDS")
+            values[name] = value
+        return dataclasses.replace(cls(), **values)
 
 
 class Tunnel(Protocol):
@@ -69,9 +144,22 @@ class Tunnel(Protocol):
         """False once the process behind the URL has died."""
         ...
 
+    #: How ``listen`` watches this tunnel; None: there is nothing to watch.
+    timing: WatchTiming | None
+
+    def check(self) -> str | None:
+        """None while the tunnel works, else what is wrong in a few words; may block."""
+        ...
+
+    def restart(self) -> str | None:
+        """Open the tunnel again for the same port; its (maybe new) URL; may block."""
+        ...
+
 
 class NoTunnel:
     """``--no-tunnel``: nothing public, the listener is reached on 127.0.0.1 only."""
+
+    timing: WatchTiming | None = None
 
     def start(self, local_port: int) -> str | None:
         """Start nothing."""
@@ -84,9 +172,19 @@ class NoTunnel:
         """Always True: there is no agent to die."""
         return True
 
+    def check(self) -> str | None:
+        """Always None: nothing can break."""
+        return None
+
+    def restart(self) -> str | None:
+        """Nothing to restart."""
+        return None
+
 
 class StaticUrl:
     """``--public-url URL``: a tunnel the user runs (cloudflared, a manual ``ngrok http``, …)."""
+
+    timing: WatchTiming | None = None
 
     def __init__(self, url: str) -> None:
         text = url.strip()
@@ -112,6 +210,14 @@ class StaticUrl:
         """Always True: muxhook cannot see the user's tunnel."""
         return True
 
+    def check(self) -> str | None:
+        """Always None: muxhook cannot see the user's tunnel."""
+        return None
+
+    def restart(self) -> str | None:
+        """The same URL: the user's tunnel is theirs to restart."""
+        return self.url
+
 
 class _Outcome:
     """What the thread running ``ngrok.connect`` found."""
@@ -130,8 +236,12 @@ class NgrokTunnel:
     ``ngrok_path`` must be an agent that already exists (see ``resolve_ngrok_path``);
     the authtoken comes from the agent's own config file or ``NGROK_AUTHTOKEN`` and
     is never put on the agent's command line. ``on_agent_log`` receives one
-    readable line for each error the agent logs once the tunnel is up; it is
-    called from pyngrok's monitor thread.
+    readable line for each error the agent logs once the tunnel is up (each text
+    once; its session dropping is ``check``'s to report); it is called from
+    pyngrok's monitor thread. ``timing`` is how ``listen`` watches the agent.
+
+    ``start``, ``restart`` and ``stop`` may run in different threads: a lock keeps
+    them in turn, and ``stop`` cuts short a restart that is under way.
     """
 
     def __init__(
@@ -142,6 +252,7 @@ class NgrokTunnel:
         config_path: str | None = None,
         startup_timeout: float = 20.0,
         on_agent_log: Callable[[str], None] | None = None,
+        timing: WatchTiming | None = None,
     ) -> None:
         if not startup_timeout > 0:
             raise UsageError(f"the ngrok start-up timeout must be positive, not {startup_timeout}")
@@ -150,12 +261,20 @@ class NgrokTunnel:
         self.config_path = config_path
         self.startup_timeout = startup_timeout
         self.on_agent_log = on_agent_log
+        self._watch = timing or WatchTiming()
+        self.timing: WatchTiming | None = self._watch
         self.public_url: str | None = None
         self._port = 0
         self._config: PyngrokConfig | None = None
         self._process: NgrokProcess | None = None
         self._starting: NgrokProcess | None = None  # seen during start-up, for clean-up
         self._ready = False
+        self._lock = threading.Lock()  # start, restart and stop, one at a time
+        self._closing = False
+        self._working = True  # what the last check found
+        self._session_lost: str | None = None  # the agent's words, while its session is down
+        self._said: set[str] = set()  # agent errors already passed on
+        self._watchdog: _Watchdog | None = None
 
     def start(self, local_port: int) -> str | None:
         """Start the agent, open ``https://…`` → ``http://127.0.0.1:local_port``; its URL.
@@ -166,13 +285,126 @@ class NgrokTunnel:
         """
         if not 0 < local_port < 65536:
             raise UsageError(f"port {local_port} is not between 1 and 65535")
-        if self._config is not None:
-            return self.public_url
+        with self._lock:
+            if self._config is not None:
+                return self.public_url
+            self._closing = False
+            return self._open(local_port)
+
+    def restart(self) -> str | None:
+        """End the agent and start a new one for the same port; the public URL it gives.
+
+        With ``domain`` (or an account's fixed dev domain) the URL stays; a random
+        one is new. Blocks for up to about ``startup_timeout`` seconds: call it off
+        the event loop.
+
+        Raises:
+            EnvironmentProblem: the new agent did not start (one line naming the
+                cause); nothing is left running and ``restart`` can be tried again.
+        """
+        with self._lock:
+            if self._closing or not self._port:
+                raise EnvironmentProblem("the tunnel is closed")
+            # A hung agent cannot answer a DELETE, and one going away needs none.
+            self._close_agent(remove_endpoint=False)
+            return self._open(self._port)
+
+    def stop(self) -> None:
+        """Remove the endpoint and end the agent; safe twice, never raises."""
+        self._closing = True
+        if not self._lock.acquire(blocking=False):
+            # A restart is under way in another thread: end the agent it is starting,
+            # so that its start-up gives up, then wait for it to let go.
+            running = _registered(self.ngrok_path)
+            if running is not None:
+                with contextlib.suppress(Exception):
+                    running.proc.kill()
+            if not self._lock.acquire(timeout=self.startup_timeout + 10):
+                return  # the watchdog ends what is left when listen exits
+        try:
+            self._close_agent(remove_endpoint=self._working)
+        finally:
+            self._lock.release()
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.close()
+
+    def alive(self) -> bool:
+        """True while the agent process started by ``start`` is running."""
+        process = self._process
+        return process is not None and self._config is not None and process.proc.poll() is None
+
+    def check(self) -> str | None:
+        """None while the tunnel works; else what is wrong, in a few words.
+
+        Asks the agent's local API for its endpoints (``timing.answer`` seconds at
+        most): a hung agent does not answer, one that lost its session says so in
+        its log, one that lost the endpoint no longer lists it. The public URL is
+        not fetched: through ngrok that request would land in the event log as a
+        webhook, and count against the account's limits. Blocks: call it off the
+        event loop.
+        """
+        process, config, url = self._process, self._config, self.public_url
+        if self._closing or not self._port:
+            return None  # never started, or stopped
+        if process is None or config is None or url is None or not self._ready:
+            self._working = False
+            return "no ngrok agent is running (it could not be started again)"
+        problem = self._problem(process, url)
+        self._working = problem is None
+        return problem
+
+    def _problem(self, process: NgrokProcess, url: str) -> str | None:
+        from pyngrok import ngrok
+        from pyngrok.exception import PyngrokNgrokHTTPError, PyngrokNgrokURLError
+
+        answer = self._watch.answer
+        if process.proc.poll() is not None:
+            return self._exited(process)
+        if self._session_lost is not None:
+            return f"the ngrok agent lost its session with ngrok ({self._session_lost})"
+        try:
+            listed = ngrok.api_request(f"{process.api_url}/api/endpoints", timeout=answer)
+        except PyngrokNgrokURLError as error:
+            if str(error.reason) == "timed out":  # it took the connection, then nothing
+                return f"the ngrok agent did not answer within {answer:g} s (hung or stopped?)"
+            # Refused: poll() may have said "running" while pyngrok's reader thread was
+            # reaping an agent that had just died, so look again.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.proc.wait(timeout=0.5)
+            if process.proc.poll() is not None:
+                return self._exited(process)
+            return f"the ngrok agent's API cannot be reached ({_one_line(str(error.reason))})"
+        except PyngrokNgrokHTTPError as error:
+            return f"the ngrok agent's API answered HTTP {error.status_code}"
+        except Exception as error:  # a reset, a body that is not JSON: the agent is not well
+            return f"the ngrok agent's API failed: {_one_line(str(error)) or type(error).__name__}"
+        found = listed.get("endpoints") if isinstance(listed, dict) else None
+        mine = f"muxhook-{self._port}"
+        if not isinstance(found, list) or not any(
+            isinstance(item, dict)
+            and (str(item.get("url", "")).rstrip("/") == url or item.get("name") == mine)
+            for item in found
+        ):
+            return "the ngrok agent no longer has muxhook's endpoint"
+        return None
+
+    def _exited(self, process: NgrokProcess) -> str:
+        """How the agent ended, with the last reason it logged."""
+        # Its last lines may still be in the pipe: pyngrok's reader leaves at the end of it.
+        deadline = time.monotonic() + 1.0
+        while getattr(process, "_monitor_thread", None) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        code = process.proc.returncode
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        last = self._session_lost
+        return f"the ngrok agent {how}" + (f" ({last})" if last else "")
+
+    def _open(self, local_port: int) -> str:
+        """Start an agent and open the endpoint; the caller holds ``_lock``."""
         # G1: pyngrok downloads the agent to any ngrok_path that does not exist.
         if not os.path.isfile(self.ngrok_path):
             raise EnvironmentProblem(missing_agent_message())
-        import threading
-
         try:
             from pyngrok import conf, ngrok, process
         except ImportError:
@@ -190,7 +422,12 @@ class NgrokTunnel:
             startup_timeout=max(1, math.ceil(self.startup_timeout)),
             monitor_thread=True,  # G8: keeps draining the agent's stdout pipe
             log_event_callback=self._on_agent_log,
+            # G10: a session of its own, so the terminal's Ctrl-C reaches listen only and
+            # listen can still answer through the tunnel while it finishes.
+            start_new_session=os.name == "posix",
         )
+        # The agent's API answers at once or not at all: a hung agent must not hold up stop().
+        config.request_timeout = self._watch.answer
         # G3: PyngrokConfig copies NGROK_AUTHTOKEN (or auth_token=) into auth_token,
         # and pyngrok then starts the agent with `--authtoken <token>` on its command
         # line, where every local user can read it (ps, /proc). We clear it: the agent
@@ -203,7 +440,12 @@ class NgrokTunnel:
         if self.domain:
             # G4: v3 endpoints take `url`; `domain`, `subdomain`, `bind_tls` are v2-only.
             options["url"] = f"https://{self.domain}"
+        if self._watchdog is None:
+            self._watchdog = _Watchdog.begin()
+        watchdog = self._watchdog
         outcome = _Outcome()
+        self._session_lost = None
+        self._said = set()
 
         def connect() -> None:
             try:
@@ -222,17 +464,40 @@ class NgrokTunnel:
             except BaseException as error:  # handed to the caller's thread below
                 outcome.error = error
 
+        guarded: set[int] = set()
+
+        def guard() -> None:
+            """Hand the agent to the watchdog as soon as it exists (listen may die next)."""
+            running = _registered(config.ngrok_path)
+            if running is not None and watchdog is not None and running.proc.pid not in guarded:
+                guarded.add(running.proc.pid)
+                watchdog.watch(running.proc.pid)
+
+        def unguard(keep: int | None = None) -> None:
+            """The agents that start-up ended (and reaped) need no watching any more."""
+            for pid in guarded - {keep}:
+                if watchdog is not None:
+                    watchdog.forget(pid)
+
         worker = threading.Thread(target=connect, name="muxhook-ngrok-start", daemon=True)
         worker.start()
+        deadline = time.monotonic() + self.startup_timeout
         try:
-            worker.join(self.startup_timeout)
+            while worker.is_alive() and time.monotonic() < deadline and not self._closing:
+                guard()
+                worker.join(min(0.05, max(0.0, deadline - time.monotonic())))
+            guard()
         except BaseException:  # Ctrl-C while waiting: leave no agent behind
             self._starting = None
             _abort_start(config, worker)
+            unguard()
             raise
         if worker.is_alive():
             self._starting = None
             _abort_start(config, worker)
+            unguard()
+            if self._closing:
+                raise EnvironmentProblem("the tunnel was closed while its agent was starting")
             raise EnvironmentProblem(
                 f"the ngrok agent did not start within {self.startup_timeout:g} s; "
                 f"run `{self.ngrok_path} http {local_port}` to see why, "
@@ -243,44 +508,56 @@ class NgrokTunnel:
             _shut_down(config)
             if starting is not None:  # pyngrok killed it but leaves its stdout pipe open
                 _release(starting)
+            unguard()
             error = outcome.error
             if error is not None and not isinstance(error, Exception):
                 raise error  # KeyboardInterrupt, SystemExit: not ours to explain
             raise EnvironmentProblem(self._explain(error)) from None
+        unguard(keep=outcome.process.proc.pid)
         self._config = config
         self._process = outcome.process
         self.public_url = outcome.url.rstrip("/")
+        self._working = True
         self._ready = True
         return self.public_url
 
-    def stop(self) -> None:
-        """Remove the endpoint and kill the agent; safe twice, never raises (G10)."""
+    def _close_agent(self, *, remove_endpoint: bool) -> None:
+        """Remove the endpoint (when the agent can still answer) and end the agent."""
         config, process, url = self._config, self._process, self.public_url
         self._config = None
+        self._process = None
         self._ready = False
         self.public_url = None
         if config is None:
             return
         from pyngrok import ngrok
 
-        # Ctrl-C reaches the agent too, so it may already be gone: nothing to report.
-        if url and process is not None and process.proc.poll() is None:
+        if remove_endpoint and url and process is not None and process.proc.poll() is None:
             with contextlib.suppress(Exception):
                 ngrok.disconnect(url, config)
-        _kill_quietly(config)
+        if process is not None:
+            _end(process)
+        _kill_quietly(config)  # pyngrok's registry forgets it
         if process is not None:
             _release(process)
-
-    def alive(self) -> bool:
-        """True while the agent process started by ``start`` is running."""
-        process = self._process
-        return process is not None and self._config is not None and process.proc.poll() is None
+            if self._watchdog is not None:
+                self._watchdog.forget(process.proc.pid)
 
     def _on_agent_log(self, log: NgrokLog) -> None:
-        """pyngrok's log callback: forward agent errors once the tunnel is up."""
+        """pyngrok's log callback: track the session, pass agent errors on once."""
         if not self._ready:
             if self._starting is None:  # runs in the start-up thread, after Popen
                 self._starting = _registered(self.ngrok_path)
+            return
+        message = log.msg or ""
+        if any(words in message for words in _SESSION_BACK):
+            self._session_lost = None
+            return
+        if any(words in message for words in _SESSION_LOST):
+            # check() reports it, once, with the agent's first reason; the agent logs a
+            # failure every few seconds while it tries to reconnect.
+            if self._session_lost is None:
+                self._session_lost = _one_line(": ".join(p for p in (message, log.err) if p))
             return
         if self.on_agent_log is None:
             return
@@ -288,8 +565,12 @@ class NgrokTunnel:
         if log.lvl not in ("ERROR", "CRITICAL") and "ERR_NGROK_" not in log.line:
             return
         detail = ": ".join(part for part in (log.msg, log.err) if part) or log.line
+        text = self._describe(detail)
+        if text in self._said:
+            return
+        self._said.add(text)
         with contextlib.suppress(Exception):  # a failing sink must not kill the monitor
-            self.on_agent_log(self._describe(detail))
+            self.on_agent_log(text)
 
     def _describe(self, text: str) -> str:
         """One line for an agent error text, naming the fix for the codes we know."""
@@ -471,6 +752,147 @@ def _release(process: NgrokProcess) -> None:
     if getattr(process, "_monitor_thread", None) is None and process.proc.stdout is not None:
         with contextlib.suppress(Exception):
             process.proc.stdout.close()
+
+
+def _end(process: NgrokProcess) -> None:
+    """Ask the agent to stop, and kill it if it has not within ``_STOP_GRACE`` seconds.
+
+    SIGTERM lets a working agent close its session with ngrok, so a reserved
+    domain is free again at once for the next agent; SIGCONT wakes an agent that
+    was stopped (SIGSTOP, a debugger) so that it can act on it. A hung agent gets
+    SIGKILL.
+    """
+    proc = process.proc
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(OSError):
+        proc.terminate()
+        if hasattr(signal, "SIGCONT"):
+            proc.send_signal(signal.SIGCONT)
+    try:
+        proc.wait(timeout=_STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=2)
+
+
+#: The watchdog's whole program, run as ``python -I -S -c``: it reads "watch PID" and
+#: "forget PID" lines from listen; at end of input (listen has exited, however it
+#: exited) it ends every agent still watched, as ``_end`` does. On Linux a pidfd pins
+#: each agent, so a PID the system has since reused is never signalled.
+_WATCHDOG_PROGRAM = r"""
+import os, select, signal, sys, time
+for name in ("SIGINT", "SIGHUP"):
+    signal.signal(getattr(signal, name), signal.SIG_IGN)
+watched = {}
+def pin(pid):
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+def send(pid, fd, sig):
+    try:
+        if fd is not None:
+            signal.pidfd_send_signal(fd, sig)
+        else:
+            os.kill(pid, sig)
+    except OSError:
+        pass
+def running(pid, fd):
+    if fd is not None:
+        return not select.select([fd], [], [], 0)[0]
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+for line in sys.stdin.buffer:
+    word, _, number = line.decode("ascii", "replace").strip().partition(" ")
+    if not number.isdigit():
+        continue
+    pid = int(number)
+    if word == "watch" and pid not in watched:
+        watched[pid] = pin(pid)
+    elif word == "forget" and pid in watched:
+        fd = watched.pop(pid)
+        if fd is not None:
+            os.close(fd)
+for pid, fd in watched.items():
+    send(pid, fd, signal.SIGTERM)
+    send(pid, fd, signal.SIGCONT)
+deadline = time.monotonic() + 2.0
+while watched and time.monotonic() < deadline:
+    watched = {pid: fd for pid, fd in watched.items() if running(pid, fd)}
+    time.sleep(0.05)
+for pid, fd in watched.items():
+    send(pid, fd, signal.SIGKILL)
+"""
+
+
+class _Watchdog:
+    """A small process that ends listen's agents when listen dies without doing so.
+
+    The agent runs in a session of its own (so that Ctrl-C does not reach it), so
+    nothing would end it after a ``kill -9`` of listen. Linux's parent-death
+    signal (``PR_SET_PDEATHSIG``) does not fit: pyngrok offers no hook to set it,
+    and it fires when the *thread* that started the agent ends, which for listen
+    is a start-up thread. So a watchdog holds the read end of a pipe that only
+    listen writes to: when listen is gone, however it went, the watchdog reads the
+    end of the pipe and ends the agents it was told about. It runs in a session of
+    its own too, ignoring the terminal's signals, and costs one short-lived Python
+    start (stdlib only, no site packages) per ``listen`` with a tunnel.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], pipe: IO[bytes]) -> None:
+        self._process = process
+        self._pipe = pipe
+        self._lock = threading.Lock()
+
+    @classmethod
+    def begin(cls) -> _Watchdog | None:
+        """Start the watchdog; None where it cannot run (Windows, a frozen app)."""
+        if os.name != "posix" or not sys.executable or getattr(sys, "frozen", False):
+            return None
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _WATCHDOG_PROGRAM],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError:
+            return None
+        if process.stdin is None:  # pragma: no cover - stdin=PIPE always gives one
+            process.kill()
+            return None
+        return cls(process, process.stdin)
+
+    def watch(self, pid: int) -> None:
+        """End ``pid`` if listen dies."""
+        self._send(f"watch {pid}\n")
+
+    def forget(self, pid: int) -> None:
+        """``pid`` was ended by listen itself."""
+        self._send(f"forget {pid}\n")
+
+    def _send(self, line: str) -> None:
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            self._pipe.write(line.encode("ascii"))
+            self._pipe.flush()
+
+    def close(self) -> None:
+        """listen ended its agents itself: let the watchdog go."""
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            self._pipe.close()
+        try:
+            self._process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
 
 
 def _abort_start(config: PyngrokConfig, worker: threading.Thread) -> None:

@@ -27,14 +27,27 @@ Switches (environment variables):
 - ``FAKE_NGROK_SILENT=1``: start, print nothing, answer nothing.
 - ``FAKE_NGROK_DIE_AFTER=<seconds>``: log an error line and exit that long after
   becoming ready (an agent that dies mid-session).
+- ``FAKE_NGROK_FAULTS_ONCE=<file>``: the switches above apply only to the first agent
+  started with this file (it creates the file); a restarted agent is a healthy one.
 - ``FAKE_NGROK_RECORD=<file>``: append one JSON line per fact: argv (and whether
   ``NGROK_AUTHTOKEN`` was in the environment, never its value), every API call
   with its JSON body, every proxied request.
 - ``FAKE_NGROK_WEB_ADDR=127.0.0.1:<port>``: pin the API address.
 - ``FAKE_NGROK_MAX_LIFETIME=<seconds>``: exit after this long anyway (600).
 
-SIGTERM and SIGINT stop every server and exit 0; the agent also exits when its
-parent goes away. Written from scratch; it copies only ngrok's wire formats.
+An endpoint created with a ``url`` (``https://<domain>``) reports that URL, as the
+agent does for a reserved or dev domain (its proxy still listens on 127.0.0.1); one
+without gets a new ``http://127.0.0.1:<port>`` from each agent, as a random ngrok URL
+is new after every restart.
+
+Signals: SIGTERM and SIGINT stop every server and exit 0. SIGUSR1 drops the session
+with ngrok the way the agent logs it ("session closed, starting reconnect loop", then
+"failed to reconnect session" every second) and closes the public listeners; SIGUSR2
+brings it back ("tunnel session started", "client session established"). SIGSTOP
+hangs it for real. Like the real agent, it does not watch the process that started
+it: it goes on when that process is killed, until a log line finds no reader
+(the real agent dies of SIGPIPE then) or ``FAKE_NGROK_MAX_LIFETIME`` passes.
+Written from scratch; it copies only ngrok's wire formats.
 """
 
 from __future__ import annotations
@@ -171,7 +184,7 @@ def record(kind: str, **data: object) -> None:
     target = os.environ.get("FAKE_NGROK_RECORD")
     if not target:
         return
-    entry = {"kind": kind, "pid": os.getpid(), **data}
+    entry = {"kind": kind, "pid": os.getpid(), "at": time.time(), **data}
     with _record_lock, open(target, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry, sort_keys=True) + "\n")
 
@@ -191,17 +204,31 @@ class Endpoint:
         self.upstream = upstream
         self.definition = definition
         self.id = uuid.uuid4().hex
-        self.server = _ProxyServer(("127.0.0.1", 0), _ProxyHandler)
-        self.server.endpoint = self
-        self.public_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.requests = 0
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.2,), daemon=True)
+        self.server: _ProxyServer | None = None
+        self.thread: threading.Thread | None = None
+        self.port = 0
+        self.open()
+        self.proxy_url = f"http://127.0.0.1:{self.port}"
+        wanted = definition.get("url")
+        self.public_url = wanted if isinstance(wanted, str) and "://" in wanted else self.proxy_url
+
+    def open(self) -> None:
+        """Listen on the public side (the same port again after a reconnect)."""
+        server = _ProxyServer(("127.0.0.1", self.port), _ProxyHandler)
+        server.endpoint = self
+        self.port = server.server_address[1]
+        self.server = server
+        self.thread = threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        server, thread, self.server, self.thread = self.server, self.thread, None, None
+        if server is None or thread is None:
+            return
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
     def as_endpoint(self) -> dict[str, Any]:
         """The ``/api/endpoints`` shape."""
@@ -266,6 +293,21 @@ class Agent:
             names = list(self.endpoints)
         for name in names:
             self.remove(name)
+
+    def drop_session(self) -> None:
+        """SIGUSR1: the session with ngrok is gone; the public side stops answering."""
+        with self.lock:
+            online = list(self.endpoints.values())
+        for endpoint in online:
+            endpoint.close()
+
+    def restore_session(self) -> None:
+        """SIGUSR2: the session is back; every endpoint answers again at its URL."""
+        with self.lock:
+            online = list(self.endpoints.values())
+        for endpoint in online:
+            if endpoint.server is None:
+                endpoint.open()
 
 
 AGENT = Agent()
@@ -452,8 +494,17 @@ def _create(family: str, body: Any) -> tuple[int, object]:
 # -- the public side: a reverse proxy per endpoint -------------------------------------------------
 
 
-class _ProxyServer(http.server.ThreadingHTTPServer):
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A server that prints nothing on stderr: a client gone before its answer (after
+    SIGSTOP, say) is not news, and the agent's only output is its log on stdout."""
+
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
+class _ProxyServer(_QuietServer):
     endpoint: Endpoint
 
 
@@ -591,7 +642,50 @@ def _stop(signum: int, frame: object) -> None:
     _stopping.set()
 
 
-def _serve_api() -> tuple[http.server.ThreadingHTTPServer, threading.Thread]:
+_session_down = threading.Event()
+_session_up = threading.Event()
+
+
+def _drop(signum: int, frame: object) -> None:
+    _session_up.clear()
+    _session_down.set()
+
+
+def _restore(signum: int, frame: object) -> None:
+    _session_up.set()
+
+
+def _keep_session() -> None:
+    """Act on SIGUSR1/SIGUSR2 outside the signal handler: log as the agent does."""
+    session = uuid.uuid4().hex[:12]
+    while not _stopping.is_set():
+        if not _session_down.wait(0.1):
+            continue
+        log(
+            "eror",
+            "session closed, starting reconnect loop",
+            obj="csess",
+            id=session,
+            err="read EOF from remote peer",
+        )
+        AGENT.drop_session()
+        while not _stopping.is_set() and not _session_up.wait(1.0):
+            log(
+                "eror",
+                "failed to reconnect session",
+                obj="tunnels.session",
+                id=session,
+                err="dial tcp: lookup connect.ngrok-agent.com: i/o timeout",
+            )
+        if _stopping.is_set():
+            return
+        _session_down.clear()
+        AGENT.restore_session()
+        log("info", "tunnel session started", obj="tunnels.session")
+        log("info", "client session established", obj="csess", id=session)
+
+
+def _serve_api() -> tuple[_QuietServer, threading.Thread]:
     host, port = "127.0.0.1", 0
     pinned = os.environ.get("FAKE_NGROK_WEB_ADDR")
     if pinned:
@@ -599,21 +693,26 @@ def _serve_api() -> tuple[http.server.ThreadingHTTPServer, threading.Thread]:
         port = int(port_text)
         if host != "127.0.0.1":
             raise SystemExit("FAKE_NGROK_WEB_ADDR must be on 127.0.0.1")
-    server = http.server.ThreadingHTTPServer((host, port), _ApiHandler)
-    server.daemon_threads = True
+    server = _QuietServer((host, port), _ApiHandler)
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True)
     thread.start()
     return server, thread
 
 
 def _wait(seconds: float) -> None:
-    """Sleep until ``seconds`` pass, a signal stops us, or the parent goes away."""
-    parent = os.getppid()
+    """Sleep until ``seconds`` pass or a signal (or a log line without a reader) stops us."""
     deadline = time.monotonic() + seconds
     while not _stopping.is_set() and time.monotonic() < deadline:
-        if os.getppid() != parent:
-            return
         _stopping.wait(min(0.25, max(0.0, deadline - time.monotonic())))
+
+
+def _first_agent(marker: str) -> bool:
+    """True for the one agent that creates ``marker`` (FAKE_NGROK_FAULTS_ONCE)."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    return True
 
 
 def start(args: list[str]) -> int:
@@ -622,6 +721,10 @@ def start(args: list[str]) -> int:
     token = _option(args, "authtoken")
     record("argv", argv=sys.argv[1:], env_authtoken="NGROK_AUTHTOKEN" in os.environ)
     lifetime = float(os.environ.get("FAKE_NGROK_MAX_LIFETIME", "600"))
+    once = os.environ.get("FAKE_NGROK_FAULTS_ONCE")
+    if once and not _first_agent(once):
+        for switch in ("FAKE_NGROK_FAIL", "FAKE_NGROK_SILENT", "FAKE_NGROK_DIE_AFTER"):
+            os.environ.pop(switch, None)
     if os.environ.get("FAKE_NGROK_SILENT"):
         _wait(lifetime)
         return 0
@@ -643,6 +746,7 @@ def start(args: list[str]) -> int:
             return 1
         log("info", "client session established", obj="tunnels.session")
         log("info", "tunnel session started", obj="tunnels.session")
+        threading.Thread(target=_keep_session, daemon=True).start()
         die_after = os.environ.get("FAKE_NGROK_DIE_AFTER")
         if die_after:
             _wait(float(die_after))
@@ -671,6 +775,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if hasattr(signal, "SIGUSR1"):
+        signal.signal(signal.SIGUSR1, _drop)
+        signal.signal(signal.SIGUSR2, _restore)
     words = [a for a in args if not a.startswith("-")]
     if args[:1] in (["--version"], ["-v"], ["version"]):
         print(f"ngrok version {VERSION}")

@@ -130,9 +130,17 @@ def muxhook_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str,
 
 @contextmanager
 def listening(
-    *args: str, home: Path, env: Mapping[str, str] | None = None, ready: bool = True
+    *args: str,
+    home: Path,
+    env: Mapping[str, str] | None = None,
+    ready: bool = True,
+    own_group: bool = False,
 ) -> Iterator[Listener]:
-    """Start ``muxhook listen ARGS`` and stop it with SIGINT when the block ends."""
+    """Start ``muxhook listen ARGS`` and stop it with SIGINT when the block ends.
+
+    ``own_group`` puts it in a process group of its own, as a shell does with a command
+    it runs in the foreground, so that a test can send the group a terminal's Ctrl-C.
+    """
     process = subprocess.Popen(
         [sys.executable, "-m", "muxhook", "listen", *args],
         stdout=subprocess.PIPE,
@@ -141,6 +149,7 @@ def listening(
         text=True,
         env=muxhook_env(home, env),
         cwd=home,
+        start_new_session=own_group,
     )
     listener = Listener(process)
     try:

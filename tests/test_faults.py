@@ -8,7 +8,7 @@ Each scenario breaks one thing the listener depends on and checks what the platf
 2. the listener killed with SIGKILL in the middle of a burst;
 3. the event log locked by another process, briefly and for longer than its 5 s timeout;
 4. the disk full (a small tmpfs; ``RLIMIT_FSIZE`` where mounting is refused);
-5. the tunnel agent dying mid-session.
+5. the tunnel agent dying mid-session (and a new one that cannot start at first).
 
 The apps are raw sockets in threads (``ScriptedApp``), so a fault is exactly what the
 test says: a reset is a RST, a slow answer is a sleep, a held request is never answered.
@@ -749,16 +749,36 @@ def test_a_full_disk_is_503_and_one_line_then_it_serves_again(
 # -- 5. the tunnel agent dying mid-session ----------------------------------------------------
 
 
-def test_the_tunnel_agent_dying_is_one_warning_and_local_serving_goes_on(tmp_path: Path) -> None:
+def test_the_tunnel_agent_dying_is_one_warning_then_a_new_agent_and_local_serving_goes_on(
+    tmp_path: Path,
+) -> None:
     agent = _fake_agent(tmp_path)
     record = tmp_path / "agent-calls.jsonl"
     env = {
         **ENV,
         "NGROK_AUTHTOKEN": "test-token",
-        "FAKE_NGROK_DIE_AFTER": "2",
+        "FAKE_NGROK_DIE_AFTER": "3",
+        "FAKE_NGROK_FAULTS_ONCE": str(tmp_path / "died-once"),  # the next agent lives
         "FAKE_NGROK_RECORD": str(record),
+        "MUXHOOK_TUNNEL_TIMING": "tick=0.2,every=0.5,answer=1.5,restart=4,retry=1",
     }
-    stopped = "warning: the tunnel agent stopped: the public URL no longer reaches muxhook"
+    # The agent logs that its session closed, then exits: a probe in between finds the
+    # session lost, one after finds the process gone. Either way the line gives its words.
+    down = "warning: the tunnel is down: the ngrok agent "
+    why = (
+        " (session closed, agent exiting: FAKE_NGROK_DIE_AFTER elapsed); webhooks sent to the "
+        "public URL are not reaching muxhook (the local listener still works); restarting the "
+        "agent "
+    )
+    refused = (
+        f"warning: could not restart the tunnel agent: cannot run the ngrok agent at {agent}: "
+        "not executable (chmod +x it); trying again in 1 s, then less and less often (every 5 "
+        "min at most)"
+    )
+
+    def public_urls() -> list[str]:
+        return [line.split(": ", 1)[1] for line in lines_with(listener.stderr, "  public URL: ")]
+
     with (
         ScriptedApp(scripted()) as app,
         listening(
@@ -779,23 +799,29 @@ def test_the_tunnel_agent_dying_is_one_warning_and_local_serving_goes_on(tmp_pat
         ready = time.monotonic()
         assert listener.public_url is not None, "\n".join(listener.stderr)
         assert post(listener.public_url, event("evt-tunnel-1")).status_code == 200
-        assert wait_until(lambda: bool(lines_with(listener.stderr, stopped)), 6)
+        agent.chmod(0o644)  # the agent cannot be run again for now (being updated, say)
+        assert wait_until(lambda: bool(lines_with(listener.stderr, down)), 8)
         noticed = time.monotonic() - ready
+        assert wait_until(lambda: bool(lines_with(listener.stderr, refused)), 5)
         with pytest.raises(httpx.ConnectError):
             post(listener.public_url, event("evt-tunnel-2"))  # the agent is gone
         assert post(listener.url, event("evt-tunnel-2")).status_code == 200
-        time.sleep(2.2)  # one more turn of the watcher: no second warning, no restart
-        assert post(listener.url, event("evt-tunnel-3")).status_code == 200
+        agent.chmod(0o755)
+        assert wait_until(lambda: len(public_urls()) == 2, 15), "\n".join(listener.stderr)
+        assert post(public_urls()[1], event("evt-tunnel-3")).status_code == 200
         assert listener.process.poll() is None
         listener.wait_for_stdout(3)
-    assert noticed < 5.0, noticed
+    assert noticed < 6.0, noticed  # the agent died 3 s after start; probes are 0.5 s apart
     assert listener.code == 0
-    assert len(lines_with(listener.stderr, stopped)) == 1
-    assert lines_with(listener.stderr, "FAKE_NGROK_DIE_AFTER elapsed")  # the agent's own line
+    [line] = lines_with(listener.stderr, down)  # one line, however long it was down
+    assert why in line
+    assert lines_with(listener.stderr, "could not restart") == [refused]  # once per reason
+    assert public_urls()[1] != public_urls()[0]
+    assert lines_with(listener.stderr, "warning: the public URL changed: paste it into Mux")
     assert not lines_with(listener.stderr, "Traceback")
     assert "received 3 · valid 3" in summary(listener)
     starts = [
         line for line in record.read_text().splitlines() if json.loads(line)["kind"] == "argv"
     ]
-    assert len(starts) == 1  # the agent was started once, never restarted
+    assert len(starts) == 2  # the agent that died, and the one that replaced it
     assert [event_id(body) for body in app.answered] == [f"evt-tunnel-{n}" for n in (1, 2, 3)]

@@ -3,40 +3,52 @@
 ``tests/fake_ngrok.py`` is installed as an executable named ``ngrok`` in a
 temporary directory and driven by the real pyngrok code, so these tests cover
 the argv pyngrok builds, the agent API calls it makes, its log parsing and its
-process handling. Only the last test talks to ngrok's servers, and only when
+process handling. The tests near the end run ``muxhook listen`` as a process with
+the fake agent, and hang it (SIGSTOP), drop its session (SIGUSR1), kill it, kill
+``listen`` with SIGKILL, send Ctrl-C to the terminal's process group and suspend
+``listen`` itself. Only the last test talks to ngrok's servers, and only when
 ``NGROK_AUTHTOKEN`` is set.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import logging
 import os
+import re
+import signal
 import sys
 import sysconfig
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from muxhook import signing
 from muxhook.errors import EnvironmentProblem, UsageError
 from muxhook.tunnel import (
     NgrokTunnel,
     NoTunnel,
     StaticUrl,
     Tunnel,
+    WatchTiming,
     _release,  # the pipe clean-up pyngrok lacks, reused by one test
     authtoken_configured,
     install_ngrok,
     missing_agent_message,
     resolve_ngrok_path,
 )
+from tests.apps import RecordingApp, serve
+from tests.listening import Listener, listening
+from tests.test_listen import _fake_agent
 
 FAKE = Path(__file__).resolve().parent / "fake_ngrok.py"
 #: Read at import: the suite's autouse fixture removes NGROK_* before each test.
@@ -69,11 +81,7 @@ class Agent:
         return tunnel
 
     def calls(self, kind: str) -> list[dict[str, Any]]:
-        if not self.record.exists():
-            return []
-        lines = self.record.read_text(encoding="utf-8").splitlines()
-        entries = [json.loads(line) for line in lines if line.strip()]
-        return [entry for entry in entries if entry["kind"] == kind]
+        return _recorded(self.record, kind)
 
     def pids(self) -> list[int]:
         return [int(entry["pid"]) for entry in self.calls("argv")]
@@ -367,7 +375,7 @@ def test_a_silent_agent_hits_the_deadline_and_is_killed(
     assert not any(t.is_alive() for t in starters), "the start-up thread must unwind"
 
 
-def test_alive_turns_false_when_the_agent_dies_and_its_error_is_forwarded(
+def test_alive_turns_false_when_the_agent_dies_and_check_gives_its_reason(
     agent: Agent,
     local_app: LocalApp,
     monkeypatch: pytest.MonkeyPatch,
@@ -398,11 +406,14 @@ def _die_mid_session(agent: Agent, local_app: LocalApp, monkeypatch: pytest.Monk
     tunnel = agent.tunnel()
     tunnel.start(local_app.port)
     assert tunnel.alive()
+    assert tunnel.check() is None
     assert _wait_for(lambda: not tunnel.alive(), 6)
-    assert _wait_for(lambda: agent.logs != [], 2)
-    assert agent.logs == [
-        "ngrok: session closed, agent exiting: FAKE_NGROK_DIE_AFTER elapsed",
-    ]
+    reason = (
+        "the ngrok agent exited with status 1 "
+        "(session closed, agent exiting: FAKE_NGROK_DIE_AFTER elapsed)"
+    )
+    assert _wait_for(lambda: tunnel.check() == reason, 2), tunnel.check()
+    assert agent.logs == []  # the session's end is check()'s to report, once, not the log's
     tunnel.stop()
     tunnel.stop()
 
@@ -439,6 +450,107 @@ def test_an_agent_that_is_not_executable_says_so(agent: Agent) -> None:
     agent.path.chmod(0o644)
     with pytest.raises(EnvironmentProblem, match="not executable"):
         agent.tunnel().start(8000)
+
+
+def test_the_agent_runs_in_a_session_of_its_own(agent: Agent, local_app: LocalApp) -> None:
+    """The terminal's Ctrl-C and SIGHUP go to its foreground process group: not the agent's."""
+    agent.tunnel().start(local_app.port)
+    [pid] = agent.pids()
+    assert os.getsid(pid) == pid
+    assert os.getpgid(pid) != os.getpgrp()
+
+
+def test_check_finds_a_hung_agent_and_restart_replaces_it(
+    agent: Agent, local_app: LocalApp
+) -> None:
+    tunnel = agent.tunnel(timing=WatchTiming(answer=0.5))
+    first = tunnel.start(local_app.port)
+    assert tunnel.check() is None
+    [old] = agent.pids()
+    os.kill(old, signal.SIGSTOP)
+    assert tunnel.check() == "the ngrok agent did not answer within 0.5 s (hung or stopped?)"
+    assert tunnel.alive()  # a hung agent is still a running process
+    fresh = tunnel.restart()
+    assert _wait_for(lambda: _gone(old), 5), "the hung agent must be ended"
+    assert fresh is not None and fresh != first  # a random URL is new with each agent
+    assert tunnel.check() is None
+    status, _, _ = _post(f"{fresh}/webhooks/mux", b"{}", {})
+    assert status == 202
+    tunnel.stop()
+    assert not tunnel.alive()
+
+
+def test_check_reads_the_session_from_the_agents_log(agent: Agent, local_app: LocalApp) -> None:
+    tunnel = agent.tunnel()
+    tunnel.start(local_app.port)
+    [pid] = agent.pids()
+    os.kill(pid, signal.SIGUSR1)
+    lost = (
+        "the ngrok agent lost its session with ngrok "
+        "(session closed, starting reconnect loop: read EOF from remote peer)"
+    )
+    assert _wait_for(lambda: tunnel.check() == lost, 5), tunnel.check()
+    time.sleep(1.2)  # the agent logs "failed to reconnect session" meanwhile
+    assert tunnel.check() == lost  # the first reason is kept
+    os.kill(pid, signal.SIGUSR2)
+    assert _wait_for(lambda: tunnel.check() is None, 5), tunnel.check()
+    assert agent.logs == []  # session news is check()'s, not repeated agent errors
+
+
+def test_an_endpoint_the_agent_no_longer_has_is_found(agent: Agent, local_app: LocalApp) -> None:
+    from pyngrok import conf, process
+
+    tunnel = agent.tunnel()
+    tunnel.start(local_app.port)
+    config = conf.PyngrokConfig(ngrok_path=str(agent.path), config_path=str(agent.config))
+    running = process.get_process(config)  # the agent the tunnel started: one per path
+    request = urllib.request.Request(  # noqa: S310 - the fake agent's loopback API
+        f"{running.api_url}/api/endpoints/muxhook-{local_app.port}", method="DELETE"
+    )
+    urllib.request.urlopen(request, timeout=5).close()  # noqa: S310
+    assert tunnel.check() == "the ngrok agent no longer has muxhook's endpoint"
+
+
+def test_stop_cuts_a_restart_short_and_leaves_no_agent(
+    agent: Agent, local_app: LocalApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tunnel = agent.tunnel(startup_timeout=30)
+    tunnel.start(local_app.port)
+    monkeypatch.setenv("FAKE_NGROK_SILENT", "1")  # the next agent never becomes ready
+    outcome: list[BaseException | str | None] = []
+
+    def restart() -> None:
+        try:
+            outcome.append(tunnel.restart())
+        except BaseException as error:
+            outcome.append(error)
+
+    restarting = threading.Thread(target=restart)
+    restarting.start()
+    assert _wait_for(lambda: len(agent.pids()) == 2, 10)
+    began = time.monotonic()
+    tunnel.stop()
+    restarting.join(10)
+    assert not restarting.is_alive()
+    assert time.monotonic() - began < 10, "stop() must not wait out the 30 s start-up"
+    [error] = outcome
+    assert isinstance(error, EnvironmentProblem)
+    assert all(_wait_for(lambda pid=pid: _gone(pid), 5) for pid in agent.pids())
+    assert not tunnel.alive()
+    with pytest.raises(EnvironmentProblem, match="the tunnel is closed"):
+        tunnel.restart()
+
+
+def test_watch_timing_reports_a_hung_agent_within_30_seconds_by_default() -> None:
+    default = WatchTiming()
+    assert default.reported_within <= 30
+    assert default.restart <= 30
+    quick = WatchTiming.parse(" every=0.5, answer=1 ")
+    assert (quick.every, quick.answer, quick.tick) == (0.5, 1.0, default.tick)
+    assert WatchTiming.parse(None) == WatchTiming.parse("") == default
+    for bad in ("every", "every=x", "often=1", "every=0", "answer=-1", "tick=inf"):
+        with pytest.raises(UsageError):
+            WatchTiming.parse(bad)
 
 
 def test_bad_options_are_usage_errors(agent: Agent) -> None:
@@ -666,6 +778,251 @@ def test_missing_agent_message_names_every_way_forward() -> None:
     for fragment in ("muxhook ngrok install", "https://ngrok.com/download", "--ngrok-path"):
         assert fragment in message
     assert "--public-url" in message and "--no-tunnel" in message
+
+
+# -- listen with a tunnel, as a process -----------------------------------------------------------
+
+SECRET = "tunnel-test-secret-0001"
+#: Short intervals (MUXHOOK_TUNNEL_TIMING, a test hook), so a fault is seen in seconds.
+QUICK = "tick=0.2,every=0.5,answer=1.5,late=5,restart=4,retry=1"
+PUBLIC = "  public URL: "
+
+
+class Run:
+    """``muxhook listen`` with the fake agent: its output, and what the agent recorded."""
+
+    def __init__(self, listener: Listener, record: Path) -> None:
+        self.listener = listener
+        self.process = listener.process
+        self.record = record
+
+    def calls(self, kind: str) -> list[dict[str, Any]]:
+        return _recorded(self.record, kind)
+
+    def agent_pids(self) -> list[int]:
+        return [int(entry["pid"]) for entry in self.calls("argv")]
+
+    def probes(self) -> list[dict[str, Any]]:
+        return [
+            call
+            for call in self.calls("api")
+            if (call["method"], call["path"]) == ("GET", "/api/endpoints")
+        ]
+
+    def lines(self, text: str) -> list[str]:
+        return [line for line in list(self.listener.stderr) if text in line]
+
+    def matching(self, pattern: str) -> list[str]:
+        return [line for line in list(self.listener.stderr) if re.search(pattern, line)]
+
+    def public_urls(self) -> list[str]:
+        return [line.removeprefix(PUBLIC) for line in self.lines(PUBLIC)]
+
+    def said(self) -> str:
+        return "\n".join(self.listener.stderr)
+
+
+def _recorded(record: Path, kind: str) -> list[dict[str, Any]]:
+    """The fake agents' record entries of one kind."""
+    if not record.exists():
+        return []
+    lines = record.read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in lines if line.strip()]
+    return [entry for entry in entries if entry["kind"] == kind]
+
+
+@contextlib.contextmanager
+def listen_with_agent(
+    home: Path, *options: str, env: Mapping[str, str] | None = None, own_group: bool = False
+) -> Iterator[Run]:
+    """``muxhook listen`` through the fake agent until the block ends (SIGINT to listen);
+    ``own_group`` as for ``listening``. Afterwards no agent may be left running."""
+    agent = _fake_agent(home)
+    record = home / "agent-calls.jsonl"
+    settings = {
+        "MUX_WEBHOOK_SECRET": SECRET,
+        "NGROK_AUTHTOKEN": "test-token",
+        "FAKE_NGROK_RECORD": str(record),
+        "FAKE_NGROK_MAX_LIFETIME": "120",
+        "MUXHOOK_TUNNEL_TIMING": QUICK,
+        **(env or {}),
+    }
+    tunnel = ["--tunnel", "ngrok", "--ngrok-path", str(agent)]
+    try:
+        with listening(
+            *("--port", "0", "--db", str(home / "e.db"), *tunnel, *options),
+            home=home,
+            env=settings,
+            own_group=own_group,
+        ) as listener:
+            yield Run(listener, record)
+    finally:
+        pids = [int(entry["pid"]) for entry in _recorded(record, "argv")]
+        leaked = [pid for pid in pids if not _wait_for(lambda p=pid: _gone(p), 5)]
+        for pid in leaked:
+            os.kill(pid, signal.SIGKILL)
+        assert not leaked, f"agents {leaked} outlived listen"
+
+
+def _send(url: str, key: str, timeout: float = 15.0) -> httpx.Response:
+    """What the platform does: POST a signed event."""
+    body = json.dumps({"type": "video.asset.ready", "id": key, "data": {"id": "a1"}}).encode()
+    headers = signing.sign(body, secret=SECRET)
+    return httpx.post(url, content=body, headers=headers, timeout=timeout)
+
+
+def _wait_line(run: Run, pattern: str, seconds: float) -> bool:
+    return _wait_for(lambda: bool(run.matching(pattern)), seconds)
+
+
+def test_a_hung_agent_is_one_line_then_a_new_agent_and_its_new_url(tmp_path: Path) -> None:
+    timing = WatchTiming.parse(QUICK)
+    with serve(RecordingApp()) as app, listen_with_agent(tmp_path, "-f", app.url) as run:
+        [first] = run.public_urls()
+        assert _send(first, "evt-1").status_code == 200
+        [agent] = run.agent_pids()
+        os.kill(agent, signal.SIGSTOP)  # hung, as after a laptop sleep
+        hung = time.monotonic()
+        # Meanwhile the probe waits 1.5 s at a time for the hung agent, in a thread of its
+        # own: the local listener goes on answering at once.
+        local = []
+        for n in range(5):
+            local.append(_send(run.listener.url, f"evt-local-{n}", timeout=1.0).status_code)
+            time.sleep(0.4)
+        assert _wait_line(run, "the tunnel is down: ", 15), run.said()
+        noticed = time.monotonic() - hung
+        assert _wait_line(run, "the tunnel agent was restarted", 20), run.said()
+        assert _wait_for(lambda: len(run.public_urls()) == 2, 5)
+        second = run.public_urls()[1]
+        assert _send(second, "evt-2").status_code == 200
+        assert _wait_for(lambda: _gone(agent), 5), "the hung agent must be ended"
+    assert local == [200] * 5
+    assert noticed <= timing.reported_within + 3, noticed
+    [down] = run.lines("the tunnel is down: ")
+    assert down == (
+        "warning: the tunnel is down: the ngrok agent did not answer within 1.5 s (hung or "
+        "stopped?); webhooks sent to the public URL are not reaching muxhook (the local "
+        "listener still works); "
+        + re.search(r"restarting the agent in \d s", down)[0]  # type: ignore[index]
+        + " unless it recovers"
+    )
+    assert second != first and second.endswith("/webhooks/mux")
+    assert run.lines(
+        "warning: the public URL changed: paste it into Mux: Dashboard › Settings › Webhooks "
+        "› URL to notify again; the old one no longer reaches muxhook (--domain keeps one URL "
+        "across restarts)"
+    )
+    assert [json.loads(r.body)["id"] for r in app.requests] == [
+        "evt-1",
+        *(f"evt-local-{n}" for n in range(5)),
+        "evt-2",
+    ]
+    assert len(run.agent_pids()) == 2
+    assert run.listener.code == 0 and "Traceback" not in run.said()
+
+
+def test_a_dropped_session_is_one_line_a_recovery_another_and_a_domain_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    domain = "https://muxhook-dev.ngrok-free.app/webhooks/mux"
+    timing = {"MUXHOOK_TUNNEL_TIMING": "tick=0.2,every=0.5,answer=1.5,late=5,restart=5"}
+    with listen_with_agent(tmp_path, "--domain", "muxhook-dev.ngrok-free.app", env=timing) as run:
+        assert run.public_urls() == [domain]
+        [agent] = run.agent_pids()
+        os.kill(agent, signal.SIGUSR1)
+        assert _wait_line(run, "the tunnel is down: ", 10), run.said()
+        os.kill(agent, signal.SIGUSR2)  # the agent reconnects by itself
+        assert _wait_line(run, r"the tunnel is back after \d+ s", 4), run.said()
+        os.kill(agent, signal.SIGUSR1)  # and this time it does not
+        assert _wait_line(run, "the tunnel agent was restarted", 20), run.said()
+        assert _wait_line(run, "the public URL is the same as before: nothing to change", 5)
+    first, again = run.lines("the tunnel is down: ")
+    assert first == again
+    assert first.startswith(
+        "warning: the tunnel is down: the ngrok agent lost its session with ngrok "
+        "(session closed, starting reconnect loop: read EOF from remote peer); "
+    )
+    assert run.public_urls() == [domain, domain]
+    assert len(run.agent_pids()) == 2
+    assert not run.lines("paste it into Mux: Dashboard › Settings › Webhooks › URL to notify again")
+    assert not run.lines("failed to reconnect session")  # the agent's repeats stay quiet
+    assert run.listener.code == 0 and "Traceback" not in run.said()
+
+
+def test_ctrl_c_reaches_listen_only_and_the_drain_answers_through_the_tunnel(
+    tmp_path: Path,
+) -> None:
+    answers: list[int | str] = []
+    with (
+        serve(RecordingApp(delay=2.0)) as app,
+        listen_with_agent(tmp_path, "-f", app.url, own_group=True) as run,
+    ):
+        [public] = run.public_urls()
+
+        def sender() -> None:
+            try:
+                answers.append(_send(public, "evt-drain", timeout=30).status_code)
+            except httpx.HTTPError as error:
+                answers.append(f"{type(error).__name__}: {error}")
+
+        sending = threading.Thread(target=sender)
+        sending.start()
+        assert _wait_for(lambda: len(app.requests) == 1, 10)
+        os.killpg(run.process.pid, signal.SIGINT)  # the terminal's Ctrl-C: the whole group
+        sending.join(30)
+        code = run.process.wait(30)
+    assert answers == [200]
+    assert code == 0
+    assert not run.lines("the tunnel is down") and not run.lines("agent stopped")
+    closed = [call for call in run.calls("api") if call["method"] == "DELETE"]
+    assert [call["path"].split("/")[-1] for call in closed] == [
+        f"muxhook-{run.listener.url.split(':')[2].split('/')[0]}"
+    ]
+    assert "received 1 · valid 1" in run.said()
+
+
+def test_kill_9_of_listen_takes_the_agent_with_it(tmp_path: Path) -> None:
+    with listen_with_agent(tmp_path) as run:
+        [agent] = run.agent_pids()
+        assert not _gone(agent)
+        run.process.kill()
+        run.process.wait(10)
+        assert _wait_for(lambda: _gone(agent), 10), "the agent outlived listen"
+
+
+def test_listen_suspended_and_resumed_checks_the_tunnel_at_once(tmp_path: Path) -> None:
+    # Probes a minute apart: only the jump in the clock explains a check right after waking.
+    timing = {"MUXHOOK_TUNNEL_TIMING": "tick=0.2,every=60,answer=1.5,late=1.5,restart=60"}
+    with listen_with_agent(tmp_path, env=timing) as run:
+        before = len(run.probes())
+        run.process.send_signal(signal.SIGSTOP)
+        time.sleep(3)
+        resumed = time.time()
+        run.process.send_signal(signal.SIGCONT)
+        fine = (
+            r"^  listen was suspended for \d+ s \(did the computer sleep\?\); "
+            r"the tunnel still works$"
+        )
+        assert _wait_line(run, fine, 5), run.said()
+        checks = run.probes()[before:]
+        assert checks and checks[0]["at"] - resumed < 2.5, checks
+
+        # Suspended again, and the agent dies meanwhile: found on waking and replaced.
+        [agent] = run.agent_pids()
+        run.process.send_signal(signal.SIGSTOP)
+        os.kill(agent, signal.SIGKILL)
+        time.sleep(3)
+        run.process.send_signal(signal.SIGCONT)
+        down = (
+            r"^warning: listen was suspended for \d+ s \(did the computer sleep\?\) and the "
+            r"tunnel is down: the ngrok agent was killed by signal 9; .*; restarting the agent now$"
+        )
+        assert _wait_line(run, down, 5), run.said()
+        assert _wait_line(run, "the tunnel agent was restarted", 20), run.said()
+        assert _wait_for(lambda: len(run.public_urls()) == 2, 5)
+        assert _send(run.public_urls()[1], "evt-after-sleep").status_code == 200
+    assert len(run.matching(fine)) == 1 and len(run.matching(down)) == 1
+    assert run.listener.code == 0 and "Traceback" not in run.said()
 
 
 # -- the real thing, only when asked for ---------------------------------------------------------
