@@ -19,6 +19,7 @@ from collections.abc import Mapping
 if typing.TYPE_CHECKING:
     from muxhook.pipeline import Delivered, Received, Stats
     from muxhook.providers import EventType
+    from muxhook.recovery import Recovered
     from muxhook.replay import Result
     from muxhook.store import Attempt, Incoming, StoredEvent
 
@@ -157,6 +158,18 @@ class Output:
         self.result("headers")
         for name, value in row.headers:
             self.result(f"  {self.paint(name, 'blue')}: {value}")
+        if row.targets:
+            self.result("targets")
+            unattempted = row.unattempted()
+            for target in row.targets:
+                added = ", ".join(name for name, _ in target.headers)
+                notes = [f"with {added}"] if added else []
+                if target.resign is not None:
+                    notes.append(f"re-signed with the forward secret from {target.resign.source}")
+                if target in unattempted:
+                    notes.append("no attempt recorded")
+                detail = f"  ({'; '.join(notes)})" if notes else ""
+                self.result(f"  {target.url}{detail}")
         self.result(f"attempts  {len(row.attempts) or 'none'}")
         for attempt in row.attempts:
             self.result("  " + self._attempt_text(attempt))
@@ -167,9 +180,46 @@ class Output:
             return
         self.pretty_json(data)
 
-    def replay_line(self, row: StoredEvent, attempt: Attempt) -> None:
-        """The outcome of sending one recorded event again."""
-        self.result(f"#{row.id}  {row.event_type or '(no type)'}  " + self._attempt_text(attempt))
+    def replay_line(
+        self, row: StoredEvent, attempt: Attempt, *, possibly_delivered: bool = False
+    ) -> None:
+        """The outcome of sending one recorded event again; ``possibly_delivered``: no
+        attempt of the first send was recorded, so it may have arrived already."""
+        line = f"#{row.id}  {row.event_type or '(no type)'}  " + self._attempt_text(attempt)
+        self.result(line + self._possibly(possibly_delivered))
+
+    def replay_skipped(
+        self, row: StoredEvent, url: str, problem: str, possibly_delivered: bool
+    ) -> None:
+        """An event ``log replay`` could not send, and what to pass so it can."""
+        where = f" to {url}" if url else ""
+        mark = self.paint(f"not sent{where}", "red")
+        line = f"#{row.id}  {row.event_type or '(no type)'}  {mark}: {problem}"
+        self.result(line + self._possibly(possibly_delivered))
+
+    def recovered(self, done: Recovered) -> None:
+        """The one line ``log recover`` ends with."""
+        lost = ""
+        if done.unreadable:
+            count = sum(last - first + 1 for first, last in done.unreadable)
+            spans = ", ".join(
+                f"#{first}" if first == last else f"#{first}-#{last}"
+                for first, last in done.unreadable[:5]
+            )
+            more = ", …" if len(done.unreadable) > 5 else ""
+            lost = f"; unreadable: ids {spans}{more} (at most {count:,} events)"
+        self.say(
+            f"recovered {done.events:,} events and {done.attempts:,} attempts into a new log "
+            f"at {done.path}{lost}; the damaged file is kept as {done.damaged}"
+        )
+
+    def _possibly(self, possibly_delivered: bool) -> str:
+        if not possibly_delivered:
+            return ""
+        return self.paint(
+            "  (possibly delivered before: muxhook stopped before recording the first try)",
+            "yellow",
+        )
 
     def _attempt_text(self, attempt: Attempt) -> str:
         timing = f"  {attempt.latency_ms:.1f} ms" if attempt.latency_ms is not None else ""
@@ -399,6 +449,10 @@ class ListenView:
         """A verdict, an attempt or a --save copy that could not be written (the request
         itself was recorded)."""
         self.out.warn(f"could not write ({error}); the request itself is in the event log")
+
+    def log_replaced(self, notice: str) -> None:
+        """The log's file was deleted, moved or replaced, and is open at its path again."""
+        self.out.warn(notice)
 
     # -- lines -----------------------------------------------------------------
 

@@ -46,6 +46,9 @@ class Reported:
     def log_failed(self, error: Exception) -> None:
         self.lines.append("log failed")
 
+    def log_replaced(self, notice: str) -> None:
+        self.lines.append("log replaced")
+
 
 class Served:
     def __init__(self, port: int, db: Path, reported: Reported) -> None:
