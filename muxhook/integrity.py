@@ -33,6 +33,7 @@ _WAL_MAGICS = (0x377F0682, 0x377F0683)
 _PAGE_SIZES = (4096, 1024, 2048, 8192, 16384, 32768, 65536, 512)  # SQLite's default first
 _LEAVES = (10, 13)  # leaf page types: index, table (2 and 5 are their interior pages)
 _u16 = struct.Struct(">H").unpack_from
+_HEAD = struct.Struct(">BHHH").unpack_from  # a b-tree page: type, free block, cells, content
 _u32 = struct.Struct(">I").unpack_from
 
 
@@ -247,50 +248,46 @@ class _Pages:
         return None
 
     def _tree(self, root: int, seen: bytearray) -> str | None:
-        """Depth-first over one b-tree; every leaf must be at the same depth."""
-        stack = [(root, 0)]
-        leaf_depth = -1
-        family: tuple[int, int] | None = None  # (interior, leaf) types: a table's or an index's
-        usable = self.usable
-        while stack:
-            number, depth = stack.pop()
-            if not 1 <= number <= self.count:
-                return f"page {number} is outside the file (it has {self.count} pages)"
-            if seen[number]:
-                return f"page {number} is used twice"
-            seen[number] = 1
-            found = self.where(number)
-            if found is None:
-                return f"page {number} is past the end of the file: the file is cut short"
-            buffer, start = found
-            at = start + 100 if number == 1 else start
-            kind = buffer[at]
-            cells = _u16(buffer, at + 3)[0]
-            content = _u16(buffer, at + 5)[0] or 65536
-            head = at - start
-            if family is None and kind in (5, 13):
-                family = (5, 13)
-            elif family is None and kind in (2, 10):
-                family = (2, 10)
-            if family is None or kind not in family:
-                return f"page {number} is not a page of the b-tree it belongs to"
-            if kind in _LEAVES:
-                if leaf_depth < 0:
-                    leaf_depth = depth
-                if depth != leaf_depth:
-                    return f"page {number} is at another depth than its tree's other leaves"
-                if not head + 8 + 2 * cells <= content <= usable:
+        """Level by level down one b-tree: a level is all interior pages or all leaves
+        (every leaf at the same depth), all of the tree's kind (a table's or an index's)."""
+        level = [root]
+        family: tuple[int, int] | None = None  # (interior, leaf) page types
+        usable, count, where = self.usable, self.count, self.where
+        while level:
+            below: list[int] = []
+            leaves = 0
+            for number in level:
+                if not 1 <= number <= count:
+                    return f"page {number} is outside the file (it has {count} pages)"
+                if seen[number]:
+                    return f"page {number} is used twice"
+                seen[number] = 1
+                found = where(number)
+                if found is None:
+                    return f"page {number} is past the end of the file: the file is cut short"
+                buffer, start = found
+                at = start + 100 if number == 1 else start
+                kind, _, cells, content = _HEAD(buffer, at)
+                content = content or 65536
+                if family is None:
+                    family = (5, 13) if kind in (5, 13) else (2, 10)
+                if kind not in family:
+                    return f"page {number} is not a page of the b-tree it belongs to"
+                if kind in _LEAVES:
+                    leaves += 1
+                    if not at - start + 8 + 2 * cells <= content <= usable:
+                        return f"page {number} has a damaged header"
+                    continue
+                if not at - start + 12 + 2 * cells <= content <= usable:
                     return f"page {number} has a damaged header"
-                continue
-            low = head + 12 + 2 * cells
-            if not low <= content <= usable:
-                return f"page {number} has a damaged header"
-            pointers = struct.unpack_from(f">{cells}H", buffer, at + 12)
-            for pointer in pointers:
-                if not content <= pointer <= usable - 4:
-                    return f"page {number} points outside itself"
-                stack.append((_u32(buffer, start + pointer)[0], depth + 1))
-            stack.append((_u32(buffer, at + 8)[0], depth + 1))
+                for pointer in struct.unpack_from(f">{cells}H", buffer, at + 12):
+                    if not content <= pointer <= usable - 4:
+                        return f"page {number} points outside itself"
+                    below.append(_u32(buffer, start + pointer)[0])
+                below.append(_u32(buffer, at + 8)[0])
+            if leaves and below:
+                return f"a page under page {root} is at another depth than its other leaves"
+            level = below
         return None
 
     # -- reading rows page by page (``table_rows``) --------------------------------------

@@ -123,7 +123,11 @@ class Output:
             self.say("no events recorded (yet)")
             return
         for row in rows:
-            last = row.attempts[-1] if row.attempts else None
+            # The latest attempt that counts for its status: to one of its own targets (a
+            # `log replay --to` elsewhere does not), or any for an event without targets.
+            urls = {target.url for target in row.targets}
+            own = [a for a in row.attempts if not urls or a.target in urls]
+            last = own[-1] if own else None
             forward = ""
             if last is not None:
                 forward = f"→ {last.status}" if last.status is not None else "→ failed"

@@ -14,6 +14,7 @@ import http.server
 import json
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -287,10 +288,12 @@ def test_replay_to_another_url_changes_nothing_about_where_failed_sends(tmp_path
             row["id"]: row["status"]
             for row in json.loads(run_muxhook(tmp_path, "log", "list", "--json", *db_args).stdout)
         }
+        listed = run_muxhook(tmp_path, "log", "list", *db_args).stdout.splitlines()
         also_typo = run_muxhook(tmp_path, "log", "replay", "2", "--to", typo, *db_args, env=env)
         finish = run_muxhook(tmp_path, "log", "replay", "--failed", *db_args, env=env)
     assert to_typo.returncode == 3 and "connection refused" in to_typo.stdout
     assert statuses == {1: "ok", 2: "failed"}  # the app took #1; a typo does not undo that
+    assert listed[-1].startswith("#1  ") and listed[-1].endswith("→ 200")  # not the typo's
     assert also_typo.returncode == 3
     assert finish.returncode == 0, finish.stdout + finish.stderr
     assert [line.split("  ")[0] for line in finish.stdout.splitlines()] == ["#2"]
@@ -371,3 +374,39 @@ def test_a_log_path_that_cannot_be_written_is_503_until_it_can(tmp_path: Path) -
     errors = [line for line in listener.stderr if line.startswith("error: could not record")]
     assert len(errors) == 2
     assert [line for line in listener.stderr if "recording to a new event log" in line]
+
+
+def test_a_log_from_before_targets_replays_where_it_went_last_or_asks_for_to(
+    tmp_path: Path,
+) -> None:
+    """A v1 log (no targets): an event goes where its last attempt went; one that was cut
+    short before any attempt cannot be placed, and its line asks for --to."""
+    from tests.test_store import V1_SCHEMA
+
+    db = tmp_path / "events.db"
+    with App(answers()) as app:
+        raw = sqlite3.connect(db)
+        raw.executescript(V1_SCHEMA)
+        row = (
+            "INSERT INTO events VALUES (?, 1.0, 'POST', '/webhooks/mux', '[]', ?, '127.0.0.1:1',"
+            " 'mux', 'video.asset.updated', ?, NULL, 'valid', NULL, 0, 0)"
+        )
+        raw.execute(row, (1, event("evt-went-before"), "evt-went-before"))
+        raw.execute(row, (2, event("evt-cut-short"), "evt-cut-short"))
+        raw.execute(
+            "INSERT INTO attempts (event_id, attempted_at, target, status, latency_ms,"
+            " response_start, error) VALUES (1, 1.0, ?, NULL, NULL, x'', 'connection refused')",
+            (app.url,),
+        )
+        raw.commit()
+        raw.close()
+        replay = run_muxhook(tmp_path, "log", "replay", "--failed", "--db", str(db), env=ENV)
+    assert replay.returncode == 2, replay.stdout + replay.stderr
+    first, second = replay.stdout.splitlines()
+    assert first.startswith("#1  video.asset.updated  ") and f"{app.url}  → 200" in first
+    assert second == (
+        "#2  video.asset.updated  not sent: the log does not say where it was going "
+        "(recorded by an older muxhook, or never forwarded): pass --to URL  (possibly "
+        "delivered before: muxhook stopped before recording the first try)"
+    )
+    assert app.ids() == ["evt-went-before"]
