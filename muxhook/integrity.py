@@ -18,6 +18,7 @@ page's structure intact; SQLite cannot see those either, short of reading that r
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import struct
@@ -92,23 +93,10 @@ def walk(path: Path, roots: Iterable[int]) -> str | None:
     closed after, and closing any descriptor of a file drops the POSIX locks the process
     holds on it, SQLite's included.
     """
-    with open(path, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
-        if size < 512:
+    with _opened(path) as pages:
+        if pages is None:
             return None
-        db = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        page_size = _page_size(db[:100])
-        if page_size is None:
-            return "its header, the first bytes of the file, is overwritten"
-        wal = _Wal.read(Path(f"{path}-wal"), page_size)
-        try:
-            pages = _Pages(db, wal, page_size, size // page_size)
-            return pages.walk(roots)
-        finally:
-            wal.close()
-    finally:
-        db.close()
+        return pages.walk(roots)
 
 
 def table_rows(path: Path) -> Iterator[tuple[int, tuple[object, ...]]]:
@@ -120,22 +108,33 @@ def table_rows(path: Path) -> Iterator[tuple[int, tuple[object, ...]]]:
     run outside their page. Which table a row belongs to is for the caller to tell, by
     its shape.
     """
+    with _opened(path) as pages:
+        if pages is None:
+            return
+        free = pages.free_list()
+        for number in range(1, max(pages.count, pages.file_pages) + 1):
+            if number not in free:
+                yield from pages.leaf_rows(number)
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[_Pages | None]:
+    """The file's pages, mapped with its write-ahead log; None for a file too short or
+    with no readable page size."""
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
         if size < 512:
+            yield None
             return
         db = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
     try:
         page_size = _page_size(db[:100])
         if page_size is None:
+            yield None
             return
         wal = _Wal.read(Path(f"{path}-wal"), page_size)
         try:
-            pages = _Pages(db, wal, page_size, size // page_size)
-            free = pages.free_list()
-            for number in range(1, max(pages.count, pages.file_pages) + 1):
-                if number not in free:
-                    yield from pages.leaf_rows(number)
+            yield _Pages(db, wal, page_size, size // page_size)
         finally:
             wal.close()
     finally:

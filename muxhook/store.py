@@ -913,17 +913,17 @@ def _screen(path: Path, timeout: float) -> None:
         )
     if header.kind == "damaged":
         raise DamagedLog(path, header.detail)
-    schema = _ask(path, timeout, _SCHEMA)
-    if schema is None:
+    asked = _ask(path, timeout, _SCHEMA, "PRAGMA user_version")
+    if asked is None:
         return  # locked, or cannot be opened: the real open says which
-    version = _ask(path, timeout, "PRAGMA user_version") or [(0,)]
+    schema, [(version,)] = asked
     tables = {str(name) for kind, name, _ in schema if kind == "table"}
-    if version[0][0] == 0 and tables - _OURS:  # before anything could change it
+    if version == 0 and tables - _OURS:  # refused before anything could change it
         raise EnvironmentProblem(
             f"{path} is an SQLite database but not a muxhook event log; "
             "pass --db PATH to use another file"
         )
-    roots = [1] + [int(str(root)) for _, _, root in schema if root]
+    roots = [1] + [root for _, _, root in schema if root]
     # The walk maps the file itself, while no connection of this process has it open
     # (closing a descriptor drops the process's locks on the file, SQLite's included).
     try:
@@ -933,30 +933,29 @@ def _screen(path: Path, timeout: float) -> None:
     suspicion = header.detail or found
     if suspicion is None:
         return
-    verdict = _ask(path, timeout, "PRAGMA quick_check(1)", suspicion)
-    if verdict is not None and verdict != [("ok",)]:
+    verdict = _ask(path, timeout, "PRAGMA quick_check(1)", suspicion=suspicion)
+    if verdict is not None and verdict != [[("ok",)]]:
         raise DamagedLog(path, suspicion)
 
 
 def _ask(
-    path: Path, timeout: float, sql: str, suspicion: str | None = None
-) -> list[tuple[object, ...]] | None:
-    """Rows of one query on a read-only connection, closed after; None when the file
-    cannot be asked (locked, cannot be opened). SQLite finding the file damaged raises
-    ``DamagedLog`` (with ``suspicion`` as the reason, when there is one)."""
+    path: Path, timeout: float, *queries: str, suspicion: str | None = None
+) -> list[list[typing.Any]] | None:
+    """The rows of each query, on a read-only connection closed after; None when the
+    file cannot be asked (locked, cannot be opened). SQLite finding the file damaged
+    raises ``DamagedLog`` (with ``suspicion`` as the reason, when there is one)."""
     try:
         probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
     except sqlite3.Error:
         return None
     try:
-        rows: list[tuple[object, ...]] = probe.execute(sql).fetchall()
+        return [probe.execute(sql).fetchall() for sql in queries]
     except sqlite3.DatabaseError as exc:
         if _is_damage(exc):
             raise DamagedLog(path, suspicion or f"SQLite says: {_first_line(exc)}") from None
         return None
     finally:
         probe.close()
-    return rows
 
 
 def _is_damage(exc: sqlite3.Error) -> bool:
