@@ -50,6 +50,12 @@ _INSERT_ATTEMPT = (
     " response_start, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+_BAD_JSON_V1 = "SELECT id FROM events WHERE NOT json_valid(headers) LIMIT 1"
+_BAD_JSON = (
+    "SELECT id FROM events WHERE NOT json_valid(headers)"
+    " OR (targets IS NOT NULL AND NOT json_valid(targets)) LIMIT 1"
+)
+
 
 class Recovered(NamedTuple):
     """What ``recover`` kept, and where everything is now."""
@@ -102,16 +108,21 @@ def recover(path: Path, *, clock: Callable[[], float] = time.time) -> Recovered 
 
 
 def _damaged(path: Path) -> bool:
-    """Whether the log is damaged: the check at open finds it so, or SQLite's full
-    ``PRAGMA quick_check`` does (it reads every page: slower, and only asked for here)."""
+    """Whether the log is damaged: the check at open finds it so, SQLite's full
+    ``PRAGMA quick_check`` does (it reads every page: slower, and only asked for here),
+    or a row's JSON does not read (bytes changed inside it)."""
     try:
         with EventLog(path, read_only=True) as log:
             verdict = log.conn.execute("PRAGMA quick_check(1)").fetchone()
+            if verdict is None or verdict[0] != "ok":
+                return True
+            has_targets = "targets" in _columns(log.conn, "events")
+            bad = log.conn.execute(_BAD_JSON if has_targets else _BAD_JSON_V1).fetchone()
     except DamagedLog:
         return True
     except sqlite3.DatabaseError:
         return True
-    return verdict is None or verdict[0] != "ok"
+    return bad is not None
 
 
 @contextlib.contextmanager

@@ -211,7 +211,8 @@ class Output:
                 for first, last in done.unreadable[:5]
             )
             more = ", …" if len(done.unreadable) > 5 else ""
-            lost = f"; unreadable: ids {spans}{more} (at most {count:,} events)"
+            noun = "event" if count == 1 else "events"
+            lost = f"; unreadable: ids {spans}{more} (at most {count:,} {noun})"
         self.say(
             f"recovered {done.events:,} events and {done.attempts:,} attempts into a new log "
             f"at {done.path}{lost}; the damaged file is kept as {done.damaged}"

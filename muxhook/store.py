@@ -775,28 +775,34 @@ class EventLog:
             sql = _ATTEMPTS.format(", ".join("?" * len(chunk)))
             for event_id, *fields in self.conn.execute(sql, chunk):
                 attempts[event_id].append(Attempt(*fields))
-        return [
-            StoredEvent(
-                id=row[0],
-                received_at=row[1],
-                method=row[2],
-                path=row[3],
-                headers=[(name, value) for name, value in json.loads(row[4])],
-                body=row[5],
-                remote=row[6],
-                provider=row[7],
-                event_type=row[8],
-                event_id=row[9],
-                object_id=row[10],
-                verdict=row[11],
-                reason=row[12],
-                duplicate=bool(row[13]),
-                attempts=attempts[row[0]],
-                delivered=None if row[14] is None else bool(row[14]),
-                targets=tuple(decode_targets(row[15])),
-            )
-            for row in rows
-        ]
+        return [self._event(row, attempts[row[0]]) for row in rows]
+
+    def _event(self, row: _Row, attempts: _Attempts) -> StoredEvent:
+        """One StoredEvent; a row whose JSON does not read is damage, said as such."""
+        try:
+            headers = [(name, value) for name, value in json.loads(row[4])]
+            targets = tuple(decode_targets(row[15]))
+        except (ValueError, TypeError, KeyError):
+            raise DamagedLog(self.path, f"event #{row[0]} does not read") from None
+        return StoredEvent(
+            id=row[0],
+            received_at=row[1],
+            method=row[2],
+            path=row[3],
+            headers=headers,
+            body=row[5],
+            remote=row[6],
+            provider=row[7],
+            event_type=row[8],
+            event_id=row[9],
+            object_id=row[10],
+            verdict=row[11],
+            reason=row[12],
+            duplicate=bool(row[13]),
+            attempts=attempts,
+            delivered=None if row[14] is None else bool(row[14]),
+            targets=targets,
+        )
 
 
 class _Guard:

@@ -213,7 +213,7 @@ def test_log_recover_keeps_the_readable_events_and_sets_the_damaged_file_aside(
     else:  # every row but those on the pages the garbage covers
         assert EVENTS - 20 <= kept <= EVENTS
         if kept < EVENTS:
-            assert f"(at most {EVENTS - kept} events)" in line
+            assert f"(at most {EVENTS - kept} event" in line
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("events.db")) == [
         "events.db",
         aside.name,
@@ -241,3 +241,30 @@ def test_recovered_events_replay_where_they_were_going(healthy: Path, tmp_path: 
     assert [r.body for r in app.requests] == [body]
     signing.verify(app.requests[0].body, app.requests[0].headers, secret=SECRET)
     assert "possibly delivered" in replay.stdout
+
+
+def test_a_row_whose_bytes_changed_inside_is_said_to_be_damaged_when_read(tmp_path: Path) -> None:
+    """Garbage inside a row's payload leaves every page's structure intact, so the check
+    at open passes; reading that row is one line and exit 4, not a traceback."""
+    path = tmp_path / "events.db"
+    with EventLog(path) as log:
+        for n in range(3):
+            log.record(Incoming(1.0, "POST", "/", [("a", "b")], b"{}", "x"), event_key=f"e{n}")
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE events SET headers = '[[\"a\",' WHERE id = 2")  # as bytes gone bad would
+    raw.commit()
+    raw.close()
+    listed = run_muxhook(tmp_path, "log", "list", "--db", str(path))
+    shown = run_muxhook(tmp_path, "log", "show", "1", "--db", str(path))
+    assert listed.returncode == 4 and "Traceback" not in listed.stderr
+    assert listed.stderr.strip() == (
+        f"error: the event log at {path} is damaged (event #2 does not read); muxhook left it "
+        f"untouched: run 'muxhook log recover --db {path}' to move its readable events to a "
+        "new log, or pass --db PATH to use another file"
+    )
+    assert shown.returncode == 0  # the rows around it read as ever
+    recovered = run_muxhook(tmp_path, "log", "recover", "--db", str(path))
+    assert recovered.returncode == 0
+    assert "recovered 2 events and 0 attempts" in recovered.stderr
+    assert "unreadable: ids #2 (at most 1 event)" in recovered.stderr
+    assert run_muxhook(tmp_path, "log", "list", "--db", str(path)).returncode == 0
