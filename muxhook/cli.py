@@ -89,6 +89,15 @@ DbOpt = Annotated[
         show_default=False,
     ),
 ]
+ForwardSecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--forward-secret",
+        help="Re-sign forwarded events with this secret (default: MUXHOOK_FORWARD_SECRET, "
+        "then .env).",
+        show_default=False,
+    ),
+]
 HeaderOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -279,14 +288,7 @@ def listen(
     forward_invalid: Annotated[
         bool, typer.Option("--forward-invalid", help="Forward events whose signature fails too.")
     ] = False,
-    forward_secret: Annotated[
-        str | None,
-        typer.Option(
-            "--forward-secret",
-            help="Re-sign forwarded events with this secret.",
-            show_default=False,
-        ),
-    ] = None,
+    forward_secret: ForwardSecretOpt = None,
     header: HeaderOpt = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Accept your app's self-signed certificate.")
@@ -592,16 +594,26 @@ def log_replay(
     to: Annotated[
         str | None,
         typer.Option(
-            "--to", help="Where to send (default: where each was forwarded).", show_default=False
+            "--to",
+            help="Send here instead (default: where listen was forwarding each one).",
+            show_default=False,
         ),
     ] = None,
     secret: SecretOpt = None,
+    forward_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--forward-secret",
+            help="The secret listen re-signed with (default: MUXHOOK_FORWARD_SECRET, then .env).",
+            show_default=False,
+        ),
+    ] = None,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the app.")
     ] = 30.0,
     db: DbOpt = None,
 ) -> None:
-    """Send recorded events again: the exact bytes, freshly signed, oldest first."""
+    """Send recorded events again, the exact bytes, freshly signed, where each was going."""
     _exit(
         commands.run(
             commands.log_replay,
@@ -610,10 +622,17 @@ def log_replay(
             since=since,
             to=to,
             secret=secret,
+            forward_secret=forward_secret,
             timeout=timeout,
             db=db,
         )
     )
+
+
+@log_app.command("recover")
+def log_recover(db: DbOpt = None) -> None:
+    """Set a damaged log aside: its readable events go into a new log at its path."""
+    _exit(commands.run(commands.log_recover, db=db))
 
 
 @log_app.command("export")

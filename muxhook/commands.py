@@ -29,7 +29,8 @@ if typing.TYPE_CHECKING:
     from muxhook.forward import Route
     from muxhook.pipeline import ListenSettings
     from muxhook.render import ListenView, Output
-    from muxhook.store import EventLog
+    from muxhook.secrets import ResolvedSecret
+    from muxhook.store import EventLog, StoredEvent, Target
     from muxhook.tunnel import Tunnel, WatchTiming
 
 __all__ = ["events", "run", "sign", "trigger", "verify"]
@@ -333,6 +334,17 @@ def _listen_secrets(provider: str | None, secret: str | None, out: Output) -> di
     return found
 
 
+def _forward_secret(explicit: str | None, out: Output) -> ResolvedSecret | None:
+    """The secret forwards are re-signed with (``--forward-secret``, then
+    ``MUXHOOK_FORWARD_SECRET``, then ``.env``), said once, masked."""
+    from muxhook.secrets import mask, resolve_forward_secret
+
+    found = resolve_forward_secret(explicit)
+    if found is not None:
+        out.say(f"  re-signing forwards (secret {mask(found.value)} from {found.source})")
+    return found
+
+
 def _check_app(url: str, out: Output) -> None:
     """Say at start when the app is not listening yet: events will be answered 502."""
     import socket
@@ -407,6 +419,7 @@ def listen(
     if host not in ("127.0.0.1", "localhost", "::1"):
         out.warn(f"listening on {host}: other machines on your network can post to muxhook")
     secrets = _listen_secrets(provider, secret, out)
+    resign = _forward_secret(forward_secret, out)
     log_path = Path(db) if db else default_db_path()
     log = EventLog(log_path)
     out.say(f"  recording every request to {log_path}")
@@ -436,7 +449,8 @@ def listen(
         tolerance=tolerance,
         routes=routes,
         forward_invalid=forward_invalid,
-        forward_secret=forward_secret,
+        forward_secret=resign.value if resign else None,
+        forward_secret_source=resign.source if resign else "--forward-secret",
         extra_headers=extra,
         ack=ack,
         retries=retries,
@@ -836,6 +850,14 @@ def _event_json(row: Any, *, body: bool = False) -> dict[str, Any]:
         "reason": row.reason,
         "duplicate": row.duplicate,
         "status": row.status,
+        "targets": [
+            {
+                "url": target.url,
+                "headers": [name for name, _ in target.headers],
+                "resigned_from": target.resign.source if target.resign else None,
+            }
+            for target in row.targets
+        ],
         "attempts": [
             {
                 "attempted_at": a.attempted_at,
@@ -885,6 +907,16 @@ def _select(log: Any, ids: list[int], failed: bool, since: str | None) -> list[A
     return sorted(log.list(since=_parse_since(since), limit=None), key=lambda row: row.id)
 
 
+class _Send(typing.NamedTuple):
+    """One recorded event on its way to one URL, or the reason it cannot go."""
+
+    row: StoredEvent
+    url: str
+    headers: list[tuple[str, str]]
+    possibly_delivered: bool  # it may have reached this URL before a crash
+    problem: str | None = None  # why it is not sent (what to pass instead)
+
+
 def log_replay(
     out: Output,
     *,
@@ -893,13 +925,20 @@ def log_replay(
     since: str | None = None,
     to: str | None = None,
     secret: str | None = None,
+    forward_secret: str | None = None,
     timeout: float = 30.0,
     db: str | None = None,
 ) -> ExitCode:
-    """Send recorded events again: the exact bytes, freshly signed, oldest first."""
-    from muxhook import providers, signing
-    from muxhook.forward import check_url, forwardable_headers
-    from muxhook.secrets import resolve_secret
+    """Send recorded events again, the exact bytes, oldest first, where each was going.
+
+    Each event goes to the targets stored with it (its routes, ``-H`` headers, and
+    ``--forward-secret`` re-signing); with ``--failed``, to those not delivered yet.
+    ``--to`` sends to one URL instead, which changes nothing about where a later
+    ``--failed`` sends. One event that cannot be sent (no secret to re-sign with, no
+    known target) is said on its line; the rest still go. The exit code is the worst
+    outcome: 3 an app unreachable, 2 an event not sent, 1 a non-2xx answer, 0 all 2xx.
+    """
+    from muxhook.forward import check_url
 
     if to:
         check_url(to)
@@ -908,45 +947,129 @@ def log_replay(
         if not rows:
             out.say("nothing to replay")
             return ExitCode.OK
-        plans = []
-        for row in rows:
-            target = to or (row.attempts[-1].target if row.attempts else None)
-            if target is None:
-                raise UsageError(f"event #{row.id} was never forwarded: pass --to URL")
-            name = row.provider or providers.guess(row.body)
-            found = resolve_secret(name, secret)
-            extra: list[tuple[str, str]] = []
-            if found is not None:
-                fresh = signing.sign(row.body, secret=found.value, provider=name)
-                extra = [(k, v) for k, v in fresh.items() if k.lower() != "content-type"]
-            else:
-                out.warn(
-                    f"#{row.id}: no {providers.get(name).LABEL} secret, so the original "
-                    "signature is sent (a Mux timestamp may be too old by now)"
-                )
-            plans.append((row, target, forwardable_headers(row.headers, extra)))
-        attempts = _run_replay(plans, timeout)
-        worst = ExitCode.OK
-        for (row, _, _), attempt in zip(plans, attempts, strict=True):
-            log.add_attempt(row.id, attempt)
-            out.replay_line(row, attempt)
-            if attempt.status is None:
-                worst = ExitCode.UNREACHABLE
-            elif not 200 <= attempt.status < 300 and worst == ExitCode.OK:
-                worst = ExitCode.FAILED
-    return worst
+        signer = _Signer(secret, forward_secret, out)
+        sends = [send for row in rows for send in _sends(row, to, failed, signer)]
+        return _run_loop(_replay_sends(sends, log, timeout, out))
 
 
-def _run_replay(plans: list[tuple[Any, str, list[tuple[str, str]]]], timeout: float) -> list[Any]:
+def _sends(row: StoredEvent, to: str | None, failed: bool, signer: _Signer) -> list[_Send]:
+    """Where one recorded event goes, with which headers."""
+    if to:
+        return [_Send(row, to, signer.platform(row), _possibly_delivered(row, None))]
+    if row.targets:
+        targets = row.undelivered() if failed else list(row.targets)
+        return [signer.to_target(row, target) for target in targets]
+    if row.attempts:  # recorded by a v1 log: where it went last
+        url = row.attempts[-1].target
+        return [_Send(row, url, signer.platform(row), False)]
+    return [
+        _Send(
+            row,
+            "",
+            [],
+            _possibly_delivered(row, None),
+            "the log does not say where it was going (recorded by an older muxhook, or "
+            "never forwarded): pass --to URL",
+        )
+    ]
+
+
+def _possibly_delivered(row: StoredEvent, target: Target | None) -> bool:
+    """Whether the event was due at ``target`` (any, for None) and no attempt says what
+    became of it: after a crash, its forward may have reached the app all the same."""
+    if target is not None:
+        return target in row.unattempted()
+    return bool(row.unattempted()) or (row.delivered is False and not row.attempts)
+
+
+class _Signer:
+    """Signs replayed events: with the platform's secret (found as ``sign`` finds it), or
+    re-signed with the forward secret listen used, found again and checked against the
+    fingerprint the log kept."""
+
+    def __init__(self, secret: str | None, forward_secret: str | None, out: Output) -> None:
+        from muxhook.secrets import resolve_forward_secret
+
+        self.secret = secret
+        self.forward = resolve_forward_secret(forward_secret)
+        self.out = out
+        self._keys: dict[str, str | None] = {}  # provider → its signing secret, if found
+        self._matches: dict[str, bool] = {}  # fingerprint → whether the forward secret is it
+
+    def platform(self, row: StoredEvent) -> list[tuple[str, str]]:
+        """The recorded headers, freshly signed with the platform's secret when there is one."""
+        from muxhook import providers, signing
+        from muxhook.forward import forwardable_headers
+        from muxhook.secrets import resolve_secret
+
+        name = row.provider or providers.guess(row.body)
+        if name not in self._keys:
+            found = resolve_secret(name, self.secret)
+            self._keys[name] = None if found is None else found.value
+        key = self._keys[name]
+        extra: list[tuple[str, str]] = []
+        if key:
+            fresh = signing.sign(row.body, secret=key, provider=name)
+            extra = [(k, v) for k, v in fresh.items() if k.lower() != "content-type"]
+        else:
+            self.out.warn(
+                f"#{row.id}: no {providers.get(name).LABEL} secret, so the original "
+                "signature is sent (a Mux timestamp may be too old by now)"
+            )
+        return forwardable_headers(row.headers, extra)
+
+    def to_target(self, row: StoredEvent, target: Target) -> _Send:
+        """The event as listen sent it to ``target``: its ``-H`` headers, re-signed as it was."""
+        from muxhook import providers, signing
+        from muxhook.forward import forwardable_headers
+        from muxhook.secrets import FORWARD_SECRET_ENV, fingerprint_matches
+
+        possibly = _possibly_delivered(row, target)
+        if target.resign is None:
+            headers = self.platform(row)
+            return _Send(row, target.url, forwardable_headers(headers, target.headers), possibly)
+        if self.forward is None:
+            problem = (
+                f"listen re-signed it with a forward secret (from {target.resign.source}); "
+                f"pass --forward-secret or set {FORWARD_SECRET_ENV}"
+            )
+            return _Send(row, target.url, [], possibly, problem)
+        stored = target.resign.fingerprint
+        if stored not in self._matches:
+            self._matches[stored] = fingerprint_matches(self.forward.value, stored)
+        if not self._matches[stored]:
+            problem = (
+                f"the forward secret from {self.forward.source} is not the one listen "
+                f"re-signed it with (from {target.resign.source}); pass that one with "
+                f"--forward-secret or {FORWARD_SECRET_ENV}"
+            )
+            return _Send(row, target.url, [], possibly, problem)
+        name = row.provider or providers.guess(row.body)
+        fresh = signing.sign(row.body, secret=self.forward.value, provider=name)
+        extra = [(k, v) for k, v in fresh.items() if k.lower() != "content-type"]
+        extra += list(target.headers)
+        return _Send(row, target.url, forwardable_headers(row.headers, extra), possibly)
+
+
+async def _replay_sends(sends: list[_Send], log: EventLog, timeout: float, out: Output) -> ExitCode:
+    """Send one after another, oldest first; each attempt is in the log before the next."""
     from muxhook.forward import Forwarder
 
-    async def send_all() -> list[Any]:
-        async with Forwarder(timeout=timeout, concurrency=1) as forwarder:
-            return [
-                await forwarder.post(target, row.body, headers) for row, target, headers in plans
-            ]
-
-    return _run_loop(send_all())
+    worst = ExitCode.OK
+    async with Forwarder(timeout=timeout, concurrency=1) as forwarder:
+        for send in sends:
+            if send.problem is not None:
+                out.replay_skipped(send.row, send.url, send.problem, send.possibly_delivered)
+                worst = max(worst, ExitCode.USAGE)
+                continue
+            attempt = await forwarder.post(send.url, send.row.body, send.headers)
+            log.add_attempt(send.row.id, attempt)
+            out.replay_line(send.row, attempt, possibly_delivered=send.possibly_delivered)
+            if attempt.status is None:
+                worst = max(worst, ExitCode.UNREACHABLE)
+            elif not 200 <= attempt.status < 300:
+                worst = max(worst, ExitCode.FAILED)
+    return worst
 
 
 def log_export(
@@ -974,6 +1097,20 @@ def log_export(
         )
         out.result(str(path))
     out.say(f"exported {len(rows)} events to {to_dir}")
+    return ExitCode.OK
+
+
+def log_recover(out: Output, *, db: str | None = None) -> ExitCode:
+    """Set a damaged event log aside: its readable events go into a new log at its path."""
+    from muxhook.recovery import recover
+    from muxhook.store import default_db_path
+
+    path = Path(db) if db else default_db_path()
+    done = recover(path)
+    if done is None:
+        out.say(f"the event log at {path} has no damage SQLite can find; nothing was changed")
+        return ExitCode.OK
+    out.recovered(done)
     return ExitCode.OK
 
 

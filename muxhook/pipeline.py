@@ -29,7 +29,8 @@ from typing import NamedTuple
 from muxhook import fixtures, providers, signing
 from muxhook.errors import MuxhookError, SignatureError
 from muxhook.forward import Forwarder, OrderedGate, Route, forwardable_headers
-from muxhook.store import Attempt, EventLog, GroupCommit, Incoming
+from muxhook.secrets import fingerprint
+from muxhook.store import Attempt, EventLog, GroupCommit, Incoming, Resign, Target
 
 __all__ = ["Answer", "Delivered", "ListenSettings", "Pipeline", "Received", "Stats"]
 
@@ -50,6 +51,7 @@ class ListenSettings:
     routes: tuple[Route, ...] = ()
     forward_invalid: bool = False
     forward_secret: str | None = None
+    forward_secret_source: str = "--forward-secret"  # noqa: S105 (where it came from)
     extra_headers: tuple[tuple[str, str], ...] = ()
     ack: str = "app"  # "app": answer with the app's status; "immediate": 200 once recorded
     retries: int = 5  # with ack=immediate: attempts after the first, backing off
@@ -117,6 +119,7 @@ class Reporter(typing.Protocol):
     def unrecorded(self, incoming: Incoming, reason: str) -> None: ...
     def log_failed(self, error: Exception) -> None: ...
     def draining(self, forwards: int, seconds: float) -> None: ...
+    def log_replaced(self, notice: str) -> None: ...
 
 
 class _Due:
@@ -149,10 +152,14 @@ class Pipeline:
         self.clock = clock
         self.gate = OrderedGate(concurrency)
         self.stats = Stats()
-        self.writes = GroupCommit(log, on_error=reporter.log_failed)
+        self.writes = GroupCommit(
+            log, on_error=reporter.log_failed, on_notice=reporter.log_replaced
+        )
         self._background: set[asyncio.Task[None]] = set()
         self._in_hand = 0  # requests between arrival and answer
         self._due: dict[int, _Due] = {}  # row → forwards not finished yet
+        self._resign = self._resign_record()
+        self._targets: dict[tuple[tuple[Route, ...], bool], tuple[Target, ...]] = {}
 
     # -- the flow --------------------------------------------------------------
 
@@ -190,6 +197,8 @@ class Pipeline:
                 verdict=verdict,  # 2.
                 reason=reason,
                 forwarding=forwarding,
+                # Where it goes, in the same row: `log replay --failed` needs no flags.
+                targets=self._targets_of(routes, bool(name)) if forwarding else (),
                 alone=self._in_hand == 1,
             )
         except MuxhookError as error:
@@ -281,6 +290,25 @@ class Pipeline:
         return cut
 
     # -- steps -----------------------------------------------------------------
+
+    def _resign_record(self) -> Resign | None:
+        """How forwards are re-signed, as the log keeps it: never the secret itself."""
+        if not self.settings.forward_secret:
+            return None
+        return Resign(
+            self.settings.forward_secret_source, fingerprint(self.settings.forward_secret)
+        )
+
+    def _targets_of(self, routes: list[Route], signed: bool) -> tuple[Target, ...]:
+        """The targets stored with an event: its routes, with the ``-H`` headers and, when
+        it is re-signed (a provider is known), how. Built once per set of routes."""
+        key = (tuple(routes), signed)
+        found = self._targets.get(key)
+        if found is None:
+            resign = self._resign if signed else None
+            extra = tuple(self.settings.extra_headers)
+            found = self._targets[key] = tuple(Target(r.url, extra, resign) for r in routes)
+        return found
 
     def _check(
         self, body: bytes, headers: Mapping[str, str], name: str | None

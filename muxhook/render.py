@@ -19,6 +19,7 @@ from collections.abc import Mapping
 if typing.TYPE_CHECKING:
     from muxhook.pipeline import Delivered, Received, Stats
     from muxhook.providers import EventType
+    from muxhook.recovery import Recovered
     from muxhook.replay import Result
     from muxhook.store import Attempt, Incoming, StoredEvent
 
@@ -159,7 +160,11 @@ class Output:
             self.say("no events recorded (yet)")
             return
         for row in rows:
-            last = row.attempts[-1] if row.attempts else None
+            # The latest attempt that counts for its status: to one of its own targets (a
+            # `log replay --to` elsewhere does not), or any for an event without targets.
+            urls = {target.url for target in row.targets}
+            own = [a for a in row.attempts if not urls or a.target in urls]
+            last = own[-1] if own else None
             forward = ""
             if last is not None:
                 forward = f"→ {last.status}" if last.status is not None else "→ failed"
@@ -194,6 +199,18 @@ class Output:
         self.result("headers")
         for name, value in row.headers:
             self.result(f"  {self.paint(name, 'blue')}: {value}")
+        if row.targets:
+            self.result("targets")
+            unattempted = row.unattempted()
+            for target in row.targets:
+                added = ", ".join(name for name, _ in target.headers)
+                notes = [f"with {added}"] if added else []
+                if target.resign is not None:
+                    notes.append(f"re-signed with the forward secret from {target.resign.source}")
+                if target in unattempted:
+                    notes.append("no attempt recorded")
+                detail = f"  ({'; '.join(notes)})" if notes else ""
+                self.result(f"  {target.url}{detail}")
         self.result(f"attempts  {len(row.attempts) or 'none'}")
         for attempt in row.attempts:
             self.result("  " + self._attempt_text(attempt))
@@ -204,9 +221,47 @@ class Output:
             return
         self.pretty_json(data)
 
-    def replay_line(self, row: StoredEvent, attempt: Attempt) -> None:
-        """The outcome of sending one recorded event again."""
-        self.result(f"#{row.id}  {row.event_type or '(no type)'}  " + self._attempt_text(attempt))
+    def replay_line(
+        self, row: StoredEvent, attempt: Attempt, *, possibly_delivered: bool = False
+    ) -> None:
+        """The outcome of sending one recorded event again; ``possibly_delivered``: no
+        attempt of the first send was recorded, so it may have arrived already."""
+        line = f"#{row.id}  {row.event_type or '(no type)'}  " + self._attempt_text(attempt)
+        self.result(line + self._possibly(possibly_delivered))
+
+    def replay_skipped(
+        self, row: StoredEvent, url: str, problem: str, possibly_delivered: bool
+    ) -> None:
+        """An event ``log replay`` could not send, and what to pass so it can."""
+        where = f" to {url}" if url else ""
+        mark = self.paint(f"not sent{where}", "red")
+        line = f"#{row.id}  {row.event_type or '(no type)'}  {mark}: {problem}"
+        self.result(line + self._possibly(possibly_delivered))
+
+    def recovered(self, done: Recovered) -> None:
+        """The one line ``log recover`` ends with."""
+        lost = ""
+        if done.unreadable:
+            count = sum(last - first + 1 for first, last in done.unreadable)
+            spans = ", ".join(
+                f"#{first}" if first == last else f"#{first}-#{last}"
+                for first, last in done.unreadable[:5]
+            )
+            more = ", …" if len(done.unreadable) > 5 else ""
+            noun = "event" if count == 1 else "events"
+            lost = f"; unreadable: ids {spans}{more} (at most {count:,} {noun})"
+        self.say(
+            f"recovered {done.events:,} events and {done.attempts:,} attempts into a new log "
+            f"at {done.path}{lost}; the damaged file is kept as {done.damaged}"
+        )
+
+    def _possibly(self, possibly_delivered: bool) -> str:
+        if not possibly_delivered:
+            return ""
+        return self.paint(
+            "  (possibly delivered before: muxhook stopped before recording the first try)",
+            "yellow",
+        )
 
     def _attempt_text(self, attempt: Attempt) -> str:
         timing = f"  {attempt.latency_ms:.1f} ms" if attempt.latency_ms is not None else ""
@@ -499,6 +554,10 @@ class ListenView:
             f"could not restart the tunnel agent: {reason}; trying again in {retry_in:.0f} s, "
             "then less and less often (every 5 min at most)"
         )
+
+    def log_replaced(self, notice: str) -> None:
+        """The log's file was deleted, moved or replaced, and is open at its path again."""
+        self.out.warn(notice)
 
     # -- lines -----------------------------------------------------------------
 

@@ -14,10 +14,14 @@ to ``timeout`` seconds for another's write to finish.
 Schema (``PRAGMA user_version`` is its version; ``_MIGRATIONS`` moves a file up):
 
 - ``events``: one row per HTTP request as received (headers as JSON text, body
-  as a BLOB, byte for byte), plus the verdict columns and ``delivered``, the
-  outcome of the latest forwarding attempt (NULL none, 1 was 2xx, 0 failed), kept
-  up to date by a trigger on ``attempts`` so status filters need no join.
+  as a BLOB, byte for byte), plus the verdict columns, ``targets`` (v2: where listen
+  was to forward it, as JSON; see ``Target``) and ``delivered`` (NULL: nothing due;
+  1: every target's latest attempt was 2xx; 0: not yet), kept up to date by a trigger
+  on ``attempts`` so status filters need no join.
 - ``attempts``: one row per forwarding attempt, in order.
+
+v1 had no ``targets``: its events keep NULL there, and take their status from their
+latest attempt, whatever its URL, as v1 did.
 
 Speed: the listener calls ``record``, ``set_verdict`` and ``add_attempt`` on its hot
 path, so each is one statement and one commit on a long-lived connection, with
@@ -26,7 +30,14 @@ only the ones a query needs. ``benchmarks/store_write.py`` measures it.
 
 Every failure of the machine (an unwritable folder, a read-only file, a file that
 is not a muxhook log, a full disk, a lock held too long) raises one
-``EnvironmentProblem`` whose message names the path and the fix.
+``EnvironmentProblem`` whose message names the path and the fix; a damaged file is
+found when it is opened (``muxhook.integrity``) and raises ``DamagedLog``, leaving the
+file untouched.
+
+The log stays where it says: after each commit, the file at the path is compared
+with the open one (device and inode, one ``stat``). When it was deleted, moved or
+replaced, the log is opened again at the path (created, schema included, if need
+be), and the writes of that commit are made again there (``LogReplaced``).
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ import json
 import os
 import re
 import sqlite3
+import struct
 import sys
 import threading
 import time
@@ -48,6 +60,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
 
+from muxhook import integrity
 from muxhook._files import private_folder
 from muxhook.errors import EnvironmentProblem, UsageError
 
@@ -57,15 +70,21 @@ __all__ = [
     "STATUSES",
     "VERDICTS",
     "Attempt",
+    "DamagedLog",
     "EventLog",
     "GroupCommit",
     "Incoming",
     "LogBusy",
+    "LogReplaced",
+    "Resign",
     "StoredEvent",
+    "Target",
+    "decode_targets",
     "default_db_path",
+    "encode_targets",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESPONSE_KEEP = 2048  # bytes of the app's answer kept per attempt
 VERDICTS = ("valid", "invalid", "unverified", "rejected")
 STATUSES = ("ok", "invalid", "failed", "received")
@@ -133,6 +152,59 @@ class Attempt(NamedTuple):
         return self.error is None and self.status is not None and 200 <= self.status < 300
 
 
+class Resign(NamedTuple):
+    """How listen re-signed an event for the app (``--forward-secret``), without the secret.
+
+    ``source`` says where the secret came from (``--forward-secret``,
+    ``MUXHOOK_FORWARD_SECRET``, ``.env (MUXHOOK_FORWARD_SECRET)``); ``fingerprint``
+    (``muxhook.secrets.fingerprint``) tells whether a secret found later is the same.
+    """
+
+    source: str
+    fingerprint: str
+
+
+class Target(NamedTuple):
+    """Where listen was to forward an event: one route's URL, with what it added."""
+
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()  # the -H headers, sent after the original ones
+    resign: Resign | None = None  # None: sent with the platform's own signature
+
+
+def encode_targets(targets: Sequence[Target]) -> str | None:
+    """The ``targets`` column: ``[{"url", "headers"?, "resign"?: {"source", "fingerprint"}}]``;
+    None for no targets."""
+    if not targets:
+        return None
+    documents: list[dict[str, object]] = []
+    for target in targets:
+        document: dict[str, object] = {"url": target.url}
+        if target.headers:
+            document["headers"] = [list(pair) for pair in target.headers]
+        if target.resign is not None:
+            document["resign"] = target.resign._asdict()
+        documents.append(document)
+    return json.dumps(documents, separators=(",", ":"))
+
+
+def decode_targets(text: str | None) -> list[Target]:
+    """The targets stored in a ``targets`` column (``encode_targets`` read back)."""
+    if not text:
+        return []
+    targets = []
+    for document in json.loads(text):
+        resign = document.get("resign")
+        targets.append(
+            Target(
+                document["url"],
+                tuple((name, value) for name, value in document.get("headers", ())),
+                Resign(resign["source"], resign["fingerprint"]) if resign else None,
+            )
+        )
+    return targets
+
+
 class StoredEvent(NamedTuple):
     """A recorded request, what verification said about it, and its attempts."""
 
@@ -152,20 +224,39 @@ class StoredEvent(NamedTuple):
     duplicate: bool
     attempts: list[Attempt]
     delivered: bool | None = None  # None: not to be forwarded; False: failed or not yet
+    targets: tuple[Target, ...] = ()  # where listen was to forward it (schema v2)
 
     @property
     def status(self) -> str:
         """One word for ``log list``, one of STATUSES.
 
-        ``invalid`` when the verdict is invalid or rejected, whatever happened next;
-        otherwise ``ok`` or ``failed`` by the latest attempt; ``received`` when it was
-        never forwarded. ``EventLog.list(status=...)`` filters by this same rule.
+        ``invalid`` when the verdict is invalid or rejected, whatever happened next.
+        An event with targets is ``ok`` when the latest attempt to each of its targets
+        was 2xx, and ``failed`` otherwise (no attempt yet included); attempts to other
+        URLs (``log replay --to``) do not count. An event without targets (not to be
+        forwarded when it came, or recorded by a v1 log) goes by its latest attempt,
+        whatever its URL: ``received`` when it has none and was never due.
+        ``EventLog.list(status=...)`` filters by the same rule, kept in SQL by a trigger.
         """
         if self.verdict in ("invalid", "rejected"):
             return "invalid"
-        if self.delivered is None:
-            return "received"
-        return "ok" if self.delivered else "failed"
+        if self.targets:
+            return "ok" if not self.undelivered() else "failed"
+        if not self.attempts:
+            return "received" if self.delivered is None else "failed"
+        return "ok" if self.attempts[-1].ok else "failed"
+
+    def undelivered(self) -> list[Target]:
+        """The targets whose latest attempt was not 2xx (or that have none), in order."""
+        latest = {attempt.target: attempt for attempt in self.attempts}
+        return [t for t in self.targets if t.url not in latest or not latest[t.url].ok]
+
+    def unattempted(self) -> list[Target]:
+        """The targets no attempt of which is in the log. After a crash (``kill -9``) the
+        event may still have reached them: the forward can have started, or even been
+        answered, before its attempt was committed."""
+        tried = {attempt.target for attempt in self.attempts}
+        return [t for t in self.targets if t.url not in tried]
 
 
 # -- schema -------------------------------------------------------------------
@@ -208,14 +299,54 @@ CREATE TRIGGER attempts_set_delivered AFTER INSERT ON attempts BEGIN
 END;
 """
 
+# v2: each event's targets, and a status taken from its targets' own attempts. The
+# trigger replaces v1's: an attempt to a URL that is not one of the event's targets
+# (``log replay --to`` elsewhere) leaves ``delivered`` as it was. ALTER TABLE ADD
+# COLUMN does not rewrite the table, so a large v1 log migrates at once.
+_V2 = """
+ALTER TABLE events ADD COLUMN targets TEXT;         -- JSON [{"url", ...}]; NULL: none known
+DROP TRIGGER attempts_set_delivered;
+CREATE TRIGGER attempts_set_delivered AFTER INSERT ON attempts BEGIN
+    UPDATE events SET delivered = CASE
+        WHEN targets IS NULL THEN
+            NEW.error IS NULL AND coalesce(NEW.status BETWEEN 200 AND 299, 0)
+        ELSE NOT EXISTS (
+            SELECT 1 FROM json_each(events.targets) AS target
+            WHERE NOT coalesce((
+                SELECT latest.error IS NULL AND coalesce(latest.status BETWEEN 200 AND 299, 0)
+                FROM attempts AS latest
+                WHERE latest.event_id = NEW.event_id
+                    AND latest.target = json_extract(target.value, '$.url')
+                ORDER BY latest.id DESC LIMIT 1
+            ), 0)
+        )
+    END
+    WHERE id = NEW.event_id AND (
+        targets IS NULL OR EXISTS (
+            SELECT 1 FROM json_each(events.targets) AS target
+            WHERE json_extract(target.value, '$.url') = NEW.target
+        )
+    );
+END;
+"""
+
 #: _MIGRATIONS[n] takes a file from user_version n to n + 1.
-_MIGRATIONS: tuple[str, ...] = (_V1,)
+_MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 _OURS = {"events", "attempts"}
 
 _INSERT = (
     "INSERT INTO events (received_at, method, path, headers, body, remote, provider,"
-    " event_type, event_key, object_id, verdict, reason, duplicate, delivered)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " event_type, event_key, object_id, verdict, reason, duplicate, delivered, targets)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# The first row after the log was opened again at its path: its id follows every id
+# this process gave before, so that no late attempt for an event of the old file can
+# land on a new event that happens to share its number.
+_INSERT_ABOVE = (
+    "INSERT INTO events (id, received_at, method, path, headers, body, remote, provider,"
+    " event_type, event_key, object_id, verdict, reason, duplicate, delivered, targets)"
+    " VALUES ((SELECT max(coalesce(max(id), 0) + 1, ?) FROM events),"
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _VERDICT = (
     "UPDATE events SET provider = ?, event_type = ?, event_key = ?, object_id = ?,"
@@ -227,11 +358,13 @@ _ATTEMPT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _ANY_ID = 2**63 - 1  # above every row id SQLite can give
+_SCHEMA = "SELECT type, name, rootpage FROM sqlite_master"
 _SEEN = "SELECT 1 FROM events WHERE provider = ? AND event_key = ? AND id < ? LIMIT 1"
 _COLUMNS = (
     "SELECT id, received_at, method, path, headers, body, remote, provider, event_type,"
-    " event_key, object_id, verdict, reason, duplicate, delivered FROM events"
+    " event_key, object_id, verdict, reason, duplicate, delivered, targets FROM events"
 )
+_COLUMNS_V1 = _COLUMNS.replace(", targets FROM", ", NULL FROM")  # a v1 file read as it is
 _ATTEMPTS = (
     "SELECT event_id, attempted_at, target, status, latency_ms, response_start, error"
     " FROM attempts WHERE event_id IN ({}) ORDER BY id"
@@ -246,6 +379,7 @@ _Events = list["StoredEvent"]  # ``list`` is a method name inside EventLog
 _Row = tuple[
     int, float, str, str, str, bytes, str,
     str | None, str | None, str | None, str | None, str | None, str | None, int, int | None,
+    str | None,
 ]  # fmt: skip
 _Rows = list[_Row]
 _Where = list[str]
@@ -268,9 +402,32 @@ class EventLog:
     def __init__(self, path: Path | str, *, timeout: float = 5.0, read_only: bool = False) -> None:
         self.path = Path(path).expanduser()
         self.timeout = timeout
+        self.read_only = read_only
         self._guard = _Guard(self.path, timeout)
-        self._conn = _open_read_only(self.path, timeout) if read_only else _open(self.path, timeout)
-        self._timeout_ms = self._busy_ms = int(timeout * 1000)  # as ``_open`` set it
+        self._conn: sqlite3.Connection | None = None
+        self._last_id = 0  # the latest id ``record`` gave
+        self._floor = 0  # ids below it are in a file that is no longer at the path
+        self._above = False  # the next row's id must be at least ``_floor``
+        self._encoded: dict[tuple[Target, ...], str | None] = {}
+        self._fresh = "the"  # how the notice names the file opened again at the path
+        self._connect()
+
+    def _connect(self) -> None:
+        """Open the file at the path, and remember which file that is."""
+        if self.read_only:
+            self._conn, version = _open_read_only(self.path, self.timeout)
+        else:
+            self._conn, version = _open(self.path, self.timeout), SCHEMA_VERSION
+        self._columns = _COLUMNS if version >= 2 else _COLUMNS_V1
+        self._timeout_ms = self._busy_ms = int(self.timeout * 1000)  # as ``_open`` set it
+        self._identity = _identity(self.path)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The open connection (for the few readers that need SQL of their own)."""
+        if self._conn is None:
+            raise EnvironmentProblem(f"the event log at {self.path} is not open")
+        return self._conn
 
     # -- writes (the listener's hot path) --------------------------------------
 
@@ -286,12 +443,15 @@ class EventLog:
         reason: str | None = None,
         duplicate: bool = False,
         forwarding: bool = False,
+        targets: Sequence[Target] = (),
     ) -> int:
         """Store a request and commit it; returns its id. Call before answering.
 
-        ``forwarding`` marks it as not delivered yet, until a 2xx attempt says it is: a
-        forward cut short (muxhook killed mid-way) then counts as failed, and
-        ``failed()`` (``muxhook log replay --failed``) finishes it.
+        ``targets`` are where it is to be forwarded, stored with it so that ``log replay
+        --failed`` sends it there after any crash. With targets (or ``forwarding``) it
+        counts as not delivered until every target's latest attempt is 2xx: a forward
+        cut short (muxhook killed mid-way) then counts as failed, and ``failed()``
+        finishes it.
 
         What the body says about itself (provider, type, event id, object id) and
         its verdict may be stored with it in the same row, so that ``seen`` finds it
@@ -313,12 +473,31 @@ class EventLog:
             verdict,
             reason,
             int(duplicate),
-            0 if forwarding else None,
+            0 if forwarding or targets else None,
+            self._encode(targets),
         )
         with self._guard:
-            rowid = self._run(_INSERT, row).lastrowid
+            if self._above:
+                rowid = self._run(_INSERT_ABOVE, (self._floor, *row)).lastrowid
+                self._above = False
+            else:
+                rowid = self._run(_INSERT, row).lastrowid
         assert rowid is not None  # an INSERT always sets it
+        self._last_id = rowid
         return rowid
+
+    def _encode(self, targets: Sequence[Target]) -> str | None:
+        """``encode_targets``, once per set of targets: listen has a handful, each used by
+        thousands of events."""
+        if not targets:
+            return None
+        key = tuple(targets)
+        found = self._encoded.get(key)
+        if found is None:
+            if len(self._encoded) > 256:
+                self._encoded.clear()
+            found = self._encoded[key] = encode_targets(key)
+        return found
 
     def set_verdict(
         self,
@@ -345,6 +524,8 @@ class EventLog:
         if verdict is not None and verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
         row = (provider, event_type, event_key, object_id, verdict, reason, int(duplicate))
+        if event_id < self._floor:
+            return  # its event is in the file that was at the path before (LogReplaced)
         with self._guard:
             if self._run(_VERDICT, (*row, event_id)).rowcount == 0:
                 raise self._no_such(event_id)
@@ -364,6 +545,8 @@ class EventLog:
             bytes(attempt.response_start[:RESPONSE_KEEP]),
             attempt.error,
         )
+        if event_id < self._floor:
+            return  # its event is in the file that was at the path before (LogReplaced)
         with self._guard:
             try:
                 self._run(_ATTEMPT, row)  # its trigger updates events.delivered
@@ -383,7 +566,7 @@ class EventLog:
     def get(self, event_id: int) -> StoredEvent | None:
         """One event with its attempts, or None when no event has that id."""
         with self._guard:
-            rows = self._conn.execute(_COLUMNS + " WHERE id = ?", (event_id,)).fetchall()
+            rows = self._run(self._columns + " WHERE id = ?", (event_id,)).fetchall()
             return self._build(rows)[0] if rows else None
 
     def list(
@@ -439,11 +622,12 @@ class EventLog:
         return found if limit is None else found[:limit]
 
     def failed(self, *, since: float | None = None) -> _Events:
-        """Events whose latest forwarding attempt failed, oldest first.
+        """Events not delivered yet, oldest first: some target's latest attempt was not
+        2xx, or it has none (see ``StoredEvent.status``).
 
         Failed means no 2xx answer (another status, or an error such as a refused
-        connection); a later 2xx attempt clears it. The verdict is not looked at: an
-        event forwarded despite a bad signature and then failed is here too.
+        connection); a later 2xx attempt to that target clears it. The verdict is not
+        looked at: an event forwarded despite a bad signature and then failed is here too.
         """
         where = ["delivered = 0"]
         params: _Params = []
@@ -457,7 +641,8 @@ class EventLog:
     def close(self) -> None:
         """Close the connection; calling it again does nothing."""
         with self._guard:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()  # kept: a later call raises sqlite3's ProgrammingError
 
     def __enter__(self) -> EventLog:
         return self
@@ -484,13 +669,17 @@ class EventLog:
         of waiting for it up to the timeout.
         """
         with self._guard:
+            if self._conn is None:  # the path's file went away and could not be made again
+                self._reconnect()  # raises while it still cannot be
+                raise LogReplaced(self._notice())
+            conn = self.conn
             if wait:
                 self._patience(self._timeout_ms)
-                self._conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE")
             else:
                 self._patience(0)
                 try:
-                    self._conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("BEGIN IMMEDIATE")
                 except sqlite3.OperationalError as error:
                     if "locked" in str(error) or "busy" in str(error):
                         raise LogBusy(str(error)) from None
@@ -498,9 +687,46 @@ class EventLog:
             try:
                 yield
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
+            # After the commit, not before: a file removed between a check and the commit
+            # would take the rows with it. One stat, about 1 us.
+            if _identity(self.path) != self._identity:
+                self._reconnect()
+                raise LogReplaced(self._notice())
+
+    def _notice(self) -> str:
+        return (
+            f"the event log at {self.path} was deleted, moved or replaced while in use; "
+            f"recording to {self._fresh} event log at {self.path} from now on"
+        )
+
+    def _reconnect(self) -> None:
+        """Open the log at the path again (creating it, schema included, when it is gone).
+
+        Caller holds the guard. The old file's write-ahead log is copied into it first
+        (SQLite does not do that on closing a file that moved, and a moved log would
+        lose its latest rows), then the old connection is closed: a new file must not
+        find the old one's write-ahead log beside it. Until the path can be opened
+        again, ``transaction`` raises (the listener answers 503) and tries once more.
+        """
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+        if self._floor <= self._last_id:
+            self._floor = self._last_id + 1
+            self._above = True
+        gone = not self.path.exists()
+        if gone:  # leftovers of a file that is no longer there
+            for suffix in ("-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{self.path}{suffix}")
+        self._connect()
+        self._fresh = "a new" if gone else "the"
 
     def _patience(self, milliseconds: int) -> None:
         """Set how long SQLite waits for another process's lock (caller holds the guard).
@@ -509,17 +735,20 @@ class EventLog:
         of them was two statements per commit.
         """
         if self._busy_ms != milliseconds:
-            self._conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
+            self.conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
             self._busy_ms = milliseconds
 
     def _run(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
         """Execute one statement (caller holds the guard)."""
-        if not self._conn.in_transaction:  # on its own, it may wait for the lock
+        conn = self._conn
+        if conn is None:
+            conn = self.conn
+        if not conn.in_transaction:  # on its own, it may wait for the lock
             self._patience(self._timeout_ms)
         try:
-            return self._conn.execute(sql, params)
+            return conn.execute(sql, params)
         except UnicodeEncodeError:  # a lone surrogate from a lax decoder: store U+FFFD
-            return self._conn.execute(sql, [_text(value) for value in params])
+            return conn.execute(sql, [_text(value) for value in params])
 
     def _no_such(self, event_id: int) -> UsageError:
         return UsageError(f"no event {event_id} in the event log at {self.path}")
@@ -527,7 +756,7 @@ class EventLog:
     def _select(
         self, where: _Where, params: _Params, order: str, limit: int | None = None
     ) -> _Events:
-        sql = _COLUMNS
+        sql = self._columns
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY id {order}"
@@ -544,29 +773,36 @@ class EventLog:
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             sql = _ATTEMPTS.format(", ".join("?" * len(chunk)))
-            for event_id, *fields in self._conn.execute(sql, chunk):
+            for event_id, *fields in self.conn.execute(sql, chunk):
                 attempts[event_id].append(Attempt(*fields))
-        return [
-            StoredEvent(
-                id=row[0],
-                received_at=row[1],
-                method=row[2],
-                path=row[3],
-                headers=[(name, value) for name, value in json.loads(row[4])],
-                body=row[5],
-                remote=row[6],
-                provider=row[7],
-                event_type=row[8],
-                event_id=row[9],
-                object_id=row[10],
-                verdict=row[11],
-                reason=row[12],
-                duplicate=bool(row[13]),
-                attempts=attempts[row[0]],
-                delivered=None if row[14] is None else bool(row[14]),
-            )
-            for row in rows
-        ]
+        return [self._event(row, attempts[row[0]]) for row in rows]
+
+    def _event(self, row: _Row, attempts: _Attempts) -> StoredEvent:
+        """One StoredEvent; a row whose JSON does not read is damage, said as such."""
+        try:
+            headers = [(name, value) for name, value in json.loads(row[4])]
+            targets = tuple(decode_targets(row[15]))
+        except (ValueError, TypeError, KeyError):
+            raise DamagedLog(self.path, f"event #{row[0]} does not read") from None
+        return StoredEvent(
+            id=row[0],
+            received_at=row[1],
+            method=row[2],
+            path=row[3],
+            headers=headers,
+            body=row[5],
+            remote=row[6],
+            provider=row[7],
+            event_type=row[8],
+            event_id=row[9],
+            object_id=row[10],
+            verdict=row[11],
+            reason=row[12],
+            duplicate=bool(row[13]),
+            attempts=attempts,
+            delivered=None if row[14] is None else bool(row[14]),
+            targets=targets,
+        )
 
 
 class _Guard:
@@ -616,7 +852,7 @@ _quote = json.encoder.encode_basestring_ascii
 
 
 def _open(path: Path, timeout: float) -> sqlite3.Connection:
-    """Create the folder and file with private modes, connect, and migrate."""
+    """Create the folder and file with private modes, check the file, connect, and migrate."""
     fix = "pass --db PATH or fix the permissions"
     folder = path.parent
     if not folder.is_dir():
@@ -636,6 +872,7 @@ def _open(path: Path, timeout: float) -> sqlite3.Connection:
         else:
             reason = _strerror(exc)
         raise EnvironmentProblem(f"cannot write the event log at {path}: {reason}; {fix}") from None
+    _screen(path, timeout)
     try:
         conn = sqlite3.connect(
             path,
@@ -661,6 +898,90 @@ def _open(path: Path, timeout: float) -> sqlite3.Connection:
     return conn
 
 
+def _screen(path: Path, timeout: float) -> None:
+    """Look at the file before SQLite opens it for good (``muxhook.integrity``).
+
+    Raises ``DamagedLog`` for a damaged file, and EnvironmentProblem for one that is
+    not an SQLite database; what looks wrong is settled by SQLite's own ``PRAGMA
+    quick_check`` first, so a page misread while another process wrote is no verdict.
+    Reads only, through read-only connections: the file is left as it was.
+    """
+    try:
+        header = integrity.examine_header(path)
+    except OSError:
+        return  # unreadable: connecting says why, in SQLite's words
+    if header.kind == "empty":
+        return
+    if header.kind == "foreign":
+        raise EnvironmentProblem(
+            f"{path} is not a muxhook event log ({header.detail}); "
+            "pass --db PATH to use another file"
+        )
+    if header.kind == "damaged":
+        raise DamagedLog(path, header.detail)
+    asked = _ask(path, timeout, _SCHEMA, "PRAGMA user_version")
+    if asked is None:
+        return  # locked, or cannot be opened: the real open says which
+    schema, [(version,)] = asked
+    tables = {str(name) for kind, name, _ in schema if kind == "table"}
+    if version == 0 and tables - _OURS:  # refused before anything could change it
+        raise EnvironmentProblem(
+            f"{path} is an SQLite database but not a muxhook event log; "
+            "pass --db PATH to use another file"
+        )
+    roots = [1] + [root for _, _, root in schema if root]
+    # The walk maps the file itself, while no connection of this process has it open
+    # (closing a descriptor drops the process's locks on the file, SQLite's included).
+    try:
+        found = integrity.walk(path, roots)
+    except (OSError, ValueError, IndexError, struct.error):
+        found = "its pages cannot be read"
+    suspicion = header.detail or found
+    if suspicion is None:
+        return
+    verdict = _ask(path, timeout, "PRAGMA quick_check(1)", suspicion=suspicion)
+    if verdict is not None and verdict != [[("ok",)]]:
+        raise DamagedLog(path, suspicion)
+
+
+def _ask(
+    path: Path, timeout: float, *queries: str, suspicion: str | None = None
+) -> list[list[typing.Any]] | None:
+    """The rows of each query, on a read-only connection closed after; None when the
+    file cannot be asked (locked, cannot be opened). SQLite finding the file damaged
+    raises ``DamagedLog`` (with ``suspicion`` as the reason, when there is one)."""
+    try:
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+    except sqlite3.Error:
+        return None
+    try:
+        return [probe.execute(sql).fetchall() for sql in queries]
+    except sqlite3.DatabaseError as exc:
+        if _is_damage(exc):
+            raise DamagedLog(path, suspicion or f"SQLite says: {_first_line(exc)}") from None
+        return None
+    finally:
+        probe.close()
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    lowered = str(exc).lower()
+    return "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` (device, inode); None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
     """Switch the file to WAL mode (it stays so), waiting out other openers.
 
@@ -679,13 +1000,15 @@ def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
             time.sleep(0.002)
 
 
-def _open_read_only(path: Path, timeout: float) -> sqlite3.Connection:
+def _open_read_only(path: Path, timeout: float) -> tuple[sqlite3.Connection, int]:
     """Open an existing log only to read it (``log list``, ``show``, ``export``): a
-    read-only file can be read, and nothing is created or changed."""
+    read-only file can be read, and nothing is created or changed (a v1 file is read as
+    it is, not migrated). Returns the connection and the file's schema version."""
     if path.is_dir():
         raise EnvironmentProblem(
             f"cannot read the event log at {path}: is a directory; pass --db PATH"
         )
+    _screen(path, timeout)
     try:
         conn = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro",
@@ -696,13 +1019,13 @@ def _open_read_only(path: Path, timeout: float) -> sqlite3.Connection:
         version = _user_version(conn)
     except sqlite3.Error as exc:
         raise _problem(path, exc, timeout) from None
-    if version != SCHEMA_VERSION:
+    if not 1 <= version <= SCHEMA_VERSION:
         conn.close()
         raise EnvironmentProblem(
             f"{path} is not a muxhook event log of this version (v{version}, this muxhook "
-            f"reads v{SCHEMA_VERSION}); pass --db PATH"
+            f"reads v1 to v{SCHEMA_VERSION}); pass --db PATH"
         )
-    return conn
+    return conn, version
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
@@ -754,9 +1077,11 @@ def _user_version(conn: sqlite3.Connection) -> int:
 
 def _problem(path: Path, exc: sqlite3.Error, timeout: float = 5.0) -> EnvironmentProblem:
     """One line for what SQLite said, naming the file and what to do about it."""
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    message = _first_line(exc)
     lowered = message.lower()
-    if "not a database" in lowered or "malformed" in lowered:
+    if "malformed" in lowered or "corrupt" in lowered:
+        return DamagedLog(path, f"SQLite says: {message}")
+    if "not a database" in lowered:
         text = (
             f"{path} is not a muxhook event log (SQLite says: {message}); "
             "pass --db PATH to use another file"
@@ -932,6 +1257,25 @@ class LogBusy(Exception):
     """Another process holds the event log's write lock right now."""
 
 
+class LogReplaced(Exception):
+    """The file at the log's path was not the one written to: it was deleted, moved or
+    replaced. The log is open at the path again; nothing of the transaction that raised
+    this is there, so its writes are to be made again. ``str()`` is one line to show."""
+
+
+class DamagedLog(EnvironmentProblem):
+    """The event log's file is damaged; muxhook left it as it was."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(
+            f"the event log at {path} is damaged ({detail}); muxhook left it untouched: "
+            f"run 'muxhook log recover --db {path}' to move its readable events to a new "
+            "log, or pass --db PATH to use another file"
+        )
+
+
 class GroupCommit:
     """The event log's writes from an asyncio loop, committed many to a transaction.
 
@@ -948,9 +1292,15 @@ class GroupCommit:
     request, spent waking the thread and then the loop.
     """
 
-    def __init__(self, log: EventLog, on_error: Callable[[Exception], None] | None = None) -> None:
+    def __init__(
+        self,
+        log: EventLog,
+        on_error: Callable[[Exception], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> None:
         self.log = log
         self.on_error = on_error  # told of a failed commit that no ``record`` waits on
+        self.on_notice = on_notice  # told when the log was opened again at its path
         self._waiting: asyncio.Task[None] | None = None  # a batch waiting for the lock
         self._pending: list[_Write] = []
         self._scheduled = False
@@ -966,6 +1316,7 @@ class GroupCommit:
         verdict: str | None = None,
         reason: str | None = None,
         forwarding: bool = False,
+        targets: Sequence[Target] = (),
         alone: bool = False,
     ) -> tuple[int, bool]:
         """Store a request; once its row is committed, return its id and whether an
@@ -988,6 +1339,7 @@ class GroupCommit:
                 reason=reason,
                 duplicate=earlier,
                 forwarding=forwarding,
+                targets=targets,
             )
             return row, earlier
 
@@ -999,6 +1351,8 @@ class GroupCommit:
                     return write()
             except LogBusy:
                 pass  # another process is writing: queued, its batch waits for the lock
+            except LogReplaced as notice:
+                self._notify([str(notice)])  # queued: the batch is written at the path
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._put(_Write(write, future))
         result = await future
@@ -1026,29 +1380,50 @@ class GroupCommit:
         batch, self._pending = self._pending, []
         if not batch:
             return
+        notices: list[str] = []
         try:
-            with self.log.transaction(wait=wait):
-                results = [write.run() for write in batch]
+            results = self._commit(batch, wait, notices)
         except LogBusy:
             self._waiting = asyncio.get_running_loop().create_task(self._commit_later(batch))
             return
         except Exception as error:  # every waiter learns why its row is not stored
             self._settle(batch, None, error)
             return
+        finally:
+            self._notify(notices)
         self._settle(batch, results, None)
 
-    async def _commit_later(self, batch: list[_Write]) -> None:
-        def commit() -> list[object]:
-            with self.log.transaction():
-                return [write.run() for write in batch]
+    def _commit(self, batch: list[_Write], wait: bool, notices: list[str]) -> list[object]:
+        """Run the batch in one transaction; when the file at the log's path turned out
+        not to be the one written to, once more in the file now there."""
+        for _ in range(3):
+            try:
+                with self.log.transaction(wait=wait):
+                    return [write.run() for write in batch]
+            except LogReplaced as notice:
+                notices.append(str(notice))
+        raise EnvironmentProblem(
+            f"the event log at {self.log.path} was replaced again each time it was opened; "
+            "stop whatever replaces it, or pass --db PATH"
+        )
 
+    def _notify(self, notices: list[str]) -> None:
+        for notice in notices:
+            if self.on_notice is not None:
+                self.on_notice(notice)
+
+    async def _commit_later(self, batch: list[_Write]) -> None:
+        notices: list[str] = []
         try:
-            results = await asyncio.get_running_loop().run_in_executor(None, commit)
+            results = await asyncio.get_running_loop().run_in_executor(
+                None, self._commit, batch, True, notices
+            )
         except Exception as error:  # every waiter learns why its row is not stored
             self._settle(batch, None, error)
         else:
             self._settle(batch, results, None)
         finally:
+            self._notify(notices)
             self._waiting = None
             if self._pending:
                 self.flush()

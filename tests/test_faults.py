@@ -422,6 +422,7 @@ class Burst:
         self.held_at_app: set[str] = set()
         self.after_restart: httpx.Response | None = None
         self.restart_code: int | None = None
+        self.app_port = 0  # where the events were going
 
     def answered_2xx(self) -> set[str]:
         return {key for key, outcome in self.outcomes.items() if outcome.startswith("2")}
@@ -451,6 +452,7 @@ def burst(tmp_path_factory: pytest.TempPathFactory) -> Burst:
         ScriptedApp(script) as app,
         listen_locally(home, result.db, "-f", app.url, env=ENV) as listener,
     ):
+        result.app_port = app.port
 
         def send(share: list[int]) -> None:
             with httpx.Client(timeout=30) as client:
@@ -539,10 +541,12 @@ def test_sigkill_mid_burst_replay_failed_finishes_the_job(burst: Burst, tmp_path
     turn of the event loop, would be sent again: delivery is at least once.)
     """
     db = _copy_log(burst.db, tmp_path)
-    with ScriptedApp(scripted()) as app:
-        replay = muxhook(tmp_path, "log", "replay", "--failed", "--to", app.url, "--db", str(db))
+    with ScriptedApp(scripted(), port=burst.app_port) as app:  # the app, back where it was
+        replay = muxhook(tmp_path, "log", "replay", "--failed", "--db", str(db))
     assert replay.returncode == 0, replay.stderr
     assert sorted(event_id(body) for body in app.answered) == sorted(burst.held_at_app)
+    lines = replay.stdout.splitlines()  # the kill left no attempt of theirs: said
+    assert len(lines) == SENDERS and all("possibly delivered before" in line for line in lines)
     rows = logged(db)
     assert [row.event_id for row in rows if not any(a.ok for a in row.attempts)] == []
     with EventLog(db) as log:

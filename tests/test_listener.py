@@ -51,6 +51,9 @@ class Reported:
     def draining(self, forwards: int, seconds: float) -> None:
         self.lines.append(f"draining {forwards}")
 
+    def log_replaced(self, notice: str) -> None:
+        self.lines.append("log replaced")
+
 
 class Served:
     def __init__(self, port: int, db: Path, reported: Reported) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import random
 import shutil
@@ -626,9 +627,10 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     EventLog(path).close()
     raw = sqlite3.connect(path)
-    raw.execute("PRAGMA user_version = 2")
+    raw.execute(f"PRAGMA user_version = {store.SCHEMA_VERSION + 1}")
     raw.close()
-    with pytest.raises(EnvironmentProblem, match=r"written by a newer muxhook \(schema v2"):
+    newer = rf"written by a newer muxhook \(schema v{store.SCHEMA_VERSION + 1}"
+    with pytest.raises(EnvironmentProblem, match=newer):
         EventLog(path)
 
 
@@ -688,3 +690,233 @@ def test_a_forward_cut_short_counts_as_failed(tmp_path: Path) -> None:
         assert log.get(pending) is not None and log.get(kept) is not None
         log.add_attempt(pending, Attempt(1.0, "http://127.0.0.1:9/x", 200, 1.0, b"{}", None))
         assert list(log.failed()) == []
+
+
+# -- targets (schema v2) ------------------------------------------------------------------
+
+APP = "http://127.0.0.1:3000/hooks"
+LIVE = "http://127.0.0.1:4000/live"
+TYPO = "http://127.0.0.1:3001/hoks"
+RESIGNED = store.Resign("MUXHOOK_FORWARD_SECRET", "pbkdf2-sha256$1$00$00")
+
+
+def tried(url: str, status: int | None) -> Attempt:
+    error = "connection refused" if status is None else None
+    return Attempt(1.0, url, status, None if status is None else 1.0, b"", error)
+
+
+def routed(log: EventLog, *urls: str, attempts: tuple[Attempt, ...] = ()) -> int:
+    """An event recorded with one target per URL, then these attempts."""
+    targets = [store.Target(url, (("X-Env", "dev"),), RESIGNED) for url in urls]
+    event_id = log.record(incoming(), verdict="valid", targets=targets)
+    for attempt in attempts:
+        log.add_attempt(event_id, attempt)
+    return event_id
+
+
+def test_targets_are_stored_with_the_event_in_the_same_row(log: EventLog) -> None:
+    event_id = routed(log, APP, LIVE)
+    got = log.get(event_id)
+    assert got is not None
+    assert got.targets == (
+        store.Target(APP, (("X-Env", "dev"),), RESIGNED),
+        store.Target(LIVE, (("X-Env", "dev"),), RESIGNED),
+    )
+    assert got.status == "failed" and got.unattempted() == list(got.targets)
+    assert [e.id for e in log.failed()] == [event_id]
+    raw = sqlite3.connect(log.path)
+    try:
+        [(stored,)] = raw.execute("SELECT targets FROM events WHERE id = ?", (event_id,))
+    finally:
+        raw.close()
+    assert json.loads(stored)[0] == {
+        "url": APP,
+        "headers": [["X-Env", "dev"]],
+        "resign": {"source": "MUXHOOK_FORWARD_SECRET", "fingerprint": "pbkdf2-sha256$1$00$00"},
+    }
+
+
+def test_status_comes_from_each_targets_own_attempts_in_python_and_in_sql(
+    log: EventLog,
+) -> None:
+    """StoredEvent.status and the SQL filter (the trigger plus _STATUS) agree, case by case."""
+    # --forward-invalid: due like any other; ``failed()`` does not look at verdicts
+    forwarded_invalid = log.record(incoming(), verdict="invalid", targets=[store.Target(APP)])
+    cases = {
+        routed(log, APP): "failed",  # due, no attempt yet
+        routed(log, APP, attempts=(tried(APP, 200),)): "ok",
+        routed(log, APP, attempts=(tried(APP, 200), tried(TYPO, None))): "ok",  # --to a typo
+        routed(log, APP, attempts=(tried(APP, 200), tried(TYPO, 500))): "ok",
+        routed(log, APP, attempts=(tried(TYPO, 200),)): "failed",  # not where it was going
+        routed(log, APP, attempts=(tried(APP, 500), tried(TYPO, 200))): "failed",
+        routed(log, APP, attempts=(tried(APP, 500), tried(APP, 200))): "ok",
+        routed(log, APP, attempts=(tried(APP, 200), tried(APP, 503))): "failed",
+        routed(log, APP, LIVE, attempts=(tried(APP, 200),)): "failed",  # one app still due
+        routed(log, APP, LIVE, attempts=(tried(APP, 200), tried(LIVE, None))): "failed",
+        routed(log, APP, LIVE, attempts=(tried(LIVE, 204), tried(APP, 200))): "ok",
+        routed(log, APP, LIVE, attempts=(tried(APP, 200), tried(LIVE, 200), tried(TYPO, 0))): "ok",
+        forwarded_invalid: "invalid",
+        # without targets (not forwarded when received; a v1 row): the latest attempt
+        log.record(incoming()): "received",
+        add(log, statuses=(200, 500)): "failed",
+    }
+    legacy = log.record(incoming(), forwarding=True)
+    cases[legacy] = "failed"
+    log.add_attempt(legacy, tried(TYPO, 200))
+    cases[legacy] = "ok"
+    assert {e.id: e.status for e in log.list(limit=None)} == cases
+    for status in store.STATUSES:
+        want = sorted((i for i, s in cases.items() if s == status), reverse=True)
+        assert [e.id for e in log.list(status=status, limit=None)] == want, status
+    assert sorted(e.id for e in log.failed()) == sorted(
+        [i for i, s in cases.items() if s == "failed"] + [forwarded_invalid]
+    )
+
+
+def test_undelivered_and_unattempted_targets(log: EventLog) -> None:
+    event_id = routed(log, APP, LIVE, attempts=(tried(APP, 500),))
+    got = log.get(event_id)
+    assert got is not None
+    assert [t.url for t in got.undelivered()] == [APP, LIVE]
+    assert [t.url for t in got.unattempted()] == [LIVE]
+
+
+V1_SCHEMA = """
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY, received_at REAL NOT NULL, method TEXT NOT NULL,
+    path TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL, remote TEXT NOT NULL,
+    provider TEXT, event_type TEXT, event_key TEXT, object_id TEXT, verdict TEXT,
+    reason TEXT, duplicate INTEGER NOT NULL DEFAULT 0, delivered INTEGER
+);
+CREATE INDEX events_by_key ON events (provider, event_key, id) WHERE event_key IS NOT NULL;
+CREATE INDEX events_failed ON events (id) WHERE delivered = 0;
+CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    attempted_at REAL NOT NULL, target TEXT NOT NULL, status INTEGER, latency_ms REAL,
+    response_start BLOB NOT NULL, error TEXT
+);
+CREATE INDEX attempts_by_event ON attempts (event_id, id);
+CREATE TRIGGER attempts_set_delivered AFTER INSERT ON attempts BEGIN
+    UPDATE events SET delivered = (
+        NEW.error IS NULL AND coalesce(NEW.status BETWEEN 200 AND 299, 0)
+    ) WHERE id = NEW.event_id;
+END;
+PRAGMA user_version = 1;
+"""
+
+
+def v1_log(path: Path) -> None:
+    """A log as muxhook wrote it before targets: one delivered, one failed, one cut short."""
+    raw = sqlite3.connect(path)
+    raw.executescript(V1_SCHEMA)
+    row = "INSERT INTO events VALUES (?, 1.0, 'POST', '/', '[]', x'7b7d', 'x', 'mux', 't', ?, ?, 'valid', NULL, 0, ?)"  # noqa: E501
+    raw.execute(row, (1, "evt-1", "asset-1", None))
+    raw.execute(row, (2, "evt-2", "asset-2", None))
+    raw.execute(row, (3, "evt-3", "asset-3", 0))
+    attempt = "INSERT INTO attempts (event_id, attempted_at, target, status, latency_ms, response_start, error) VALUES (?, 1.0, ?, ?, 1.0, x'', NULL)"  # noqa: E501
+    raw.execute(attempt, (1, APP, 200))
+    raw.execute(attempt, (2, APP, 500))
+    raw.commit()
+    raw.close()
+
+
+def test_a_v1_log_is_read_as_it_is_and_migrated_when_written(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    v1_log(path)
+    with EventLog(path, read_only=True) as reader:  # log list on an old log: no change
+        assert [(e.id, e.status, e.targets) for e in reader.list(limit=None)] == [
+            (3, "failed", ()),
+            (2, "failed", ()),
+            (1, "ok", ()),
+        ]
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+    raw.close()
+    with EventLog(path) as log:
+        assert [(e.id, e.status) for e in log.list(limit=None)] == [
+            (3, "failed"),
+            (2, "failed"),
+            (1, "ok"),
+        ]
+        log.add_attempt(3, tried(TYPO, 200))  # a v1 row goes by its latest attempt
+        assert [e.id for e in log.failed()] == [2]
+        fresh = routed(log, APP, attempts=(tried(APP, 200), tried(TYPO, None)))
+        got = log.get(fresh)
+        assert got is not None and got.status == "ok"
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        raw.close()
+
+
+# -- the log stays where it says -----------------------------------------------------------
+
+
+def replaced_while_open(path: Path, how: str) -> None:
+    if how == "deleted":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    elif how == "moved":
+        path.rename(path.with_name("moved.db"))
+    else:  # replaced by another muxhook log, with events of its own
+        other = path.with_name("other.db")
+        with EventLog(other) as elsewhere:
+            for _ in range(5):
+                elsewhere.record(incoming(b"other"))
+        other.rename(path)
+
+
+@pytest.mark.parametrize("how", ["deleted", "moved", "replaced"])
+def test_a_log_deleted_moved_or_replaced_is_noticed_and_opened_again_at_its_path(
+    tmp_path: Path, how: str
+) -> None:
+    path = tmp_path / "events.db"
+    with EventLog(path) as log:
+        first = log.record(incoming(b"first"), targets=[store.Target(APP)])
+        replaced_while_open(path, how)
+        with pytest.raises(store.LogReplaced) as noticed, log.transaction():
+            log.record(incoming(b"second"))
+        assert str(noticed.value) == (
+            f"the event log at {path} was deleted, moved or replaced while in use; recording "
+            f"to {'the' if how == 'replaced' else 'a new'} event log at {path} from now on"
+        )
+        with log.transaction():  # what GroupCommit does next: the same writes, again
+            second = log.record(incoming(b"second"))
+        log.add_attempt(first, tried(APP, 200))  # its event is in the old file: not here
+        log.add_attempt(second, tried(APP, 200))
+        assert second > first
+        with log.transaction():
+            third = log.record(incoming(b"third"))
+    with EventLog(path) as reopened:
+        bodies = [e.body for e in sorted(reopened.list(limit=None), key=lambda e: e.id)]
+        got = reopened.get(second)
+        assert got is not None and [a.target for a in got.attempts] == [APP]
+        assert third == second + 1
+    assert bodies == ([b"other"] * 5 if how == "replaced" else []) + [b"second", b"third"]
+    if how == "moved":
+        with EventLog(tmp_path / "moved.db") as moved:
+            assert [e.body for e in moved.list(limit=None)] == [b"second", b"first"]
+
+
+def test_a_log_that_cannot_be_made_again_refuses_every_write_until_it_can(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    with EventLog(path) as log:
+        log.record(incoming())
+        path.unlink()
+        path.mkdir()  # something else took the path
+        for _ in range(2):
+            with pytest.raises(EnvironmentProblem, match=r"is a directory|unable to open"):
+                with log.transaction():
+                    log.record(incoming(b"lost"))
+        path.rmdir()
+        with pytest.raises(store.LogReplaced), log.transaction():
+            log.record(incoming(b"kept"))
+        with log.transaction():
+            log.record(incoming(b"kept"))
+    with EventLog(path) as reopened:
+        assert [e.body for e in reopened.list(limit=None)] == [b"kept"]
