@@ -233,7 +233,7 @@ def serve_one_post(
             flow = Pipeline(ListenSettings(secrets={}), log, None, Reported())
             original = flow.handle
 
-            async def wrapped(incoming: Incoming) -> Answer:
+            async def wrapped(incoming: Incoming, trailers: tuple[str, ...] = ()) -> Answer:
                 return await handle(original, incoming)
 
             flow.handle = wrapped  # type: ignore[method-assign]
