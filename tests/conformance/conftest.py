@@ -76,7 +76,7 @@ def listens(peers: Peers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """Three listen processes, started at once."""
     every = {kind: kind for kind in ("length", "chunked", "close", "nocontent", "error")}
     every |= {kind: kind for kind in ("slow", "interim", "reset", "lying")}
-    every["expect"] = "length"
+    every["expect"] = every["replayed"] = "length"
     idle_routes = []
     for name, server in peers.idle.items():
         idle_routes += ["--forward-to", f"{event_type(name, 'idle')}.*={server.url}/length"]

@@ -73,3 +73,37 @@ def test_client_refuses_a_short_body(server: str, peers: Peers) -> None:
         f"incomplete answer from your app: the connection closed after 10 of "
         f"{LYING_LENGTH} body bytes"
     )
+
+
+def test_client_refuses_101_to_a_plain_post() -> None:
+    """No real app switches protocols on a POST that offered none; one that did would leave
+    the connection speaking something else: refused, and the connection dropped."""
+    import socket
+    import threading
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def answer_101() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n"
+                    b"Connection: Upgrade\r\n\r\n\x00\x00\x00"
+                )
+                conn.recv(65536)  # until the client closes
+
+        thread = threading.Thread(target=answer_101, daemon=True)
+        thread.start()
+
+        async def post() -> Response:
+            pool = Http1Pool()
+            try:
+                return await pool.post(f"http://127.0.0.1:{port}/", b"{}", [], timeout=BOUND)
+            finally:
+                await pool.close()
+
+        with pytest.raises(ConnectionFailed, match="101 Switching Protocols"):
+            asyncio.run(post())
+        thread.join(BOUND)

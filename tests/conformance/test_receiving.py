@@ -20,8 +20,8 @@ from muxhook.providers import mux
 from tests.conformance.conftest import Listens, Peers, event_type
 from tests.conformance.events import BOUND, SECRET, Event, logged, make_event
 from tests.conformance.kinds import answer_body
-from tests.conformance.senders import _Shared
-from tests.listening import Listener, listen_locally
+from tests.conformance.senders import _Shared, curl_expect
+from tests.listening import Listener, listen_locally, run_muxhook
 from tests.mux_judge import Judge, sdk_receiver
 
 H2C = [
@@ -179,6 +179,43 @@ def test_absolute_form_target_is_recorded_as_its_path(listens: Listens, peers: P
     row = logged(listens.app.db, event)
     assert row.path == "/webhooks/mux?source=absolute-form"
     assert len(peers.apps["node"].received(event.sha256)) == 1
+
+
+# -- a recorded Expect ------------------------------------------------------------------
+
+
+def test_a_recorded_expect_is_never_sent_again(
+    listens: Listens, peers: Peers, tmp_path: Path
+) -> None:
+    """An event that came with ``Expect: 100-continue`` is recorded with it, as it came;
+    neither ``log replay`` nor ``replay --from-log`` sends it to the app."""
+    event = make_event(event_type("node", "replayed"))
+    (reply,) = curl_expect(listens.app.url, [event])
+    assert reply.status == 200, reply
+    row = logged(listens.app.db, event)
+    assert ("Expect", "100-continue") in row.headers
+    target = f"{peers.apps['node'].url}/length"
+    db = str(listens.app.db)
+    env = {"MUX_WEBHOOK_SECRET": SECRET}
+
+    again = run_muxhook(tmp_path, "log", "replay", str(row.id), "--to", target, "--db", db, env=env)
+    assert again.returncode == 0, again.stderr
+    ci = run_muxhook(
+        tmp_path,
+        "replay",
+        "--from-log",
+        "--type",
+        event.event_type,
+        "--to",
+        target,
+        "--db",
+        db,
+        env=env,
+    )
+    assert ci.returncode == 0, ci.stderr
+
+    records = peers.apps["node"].received(event.sha256, count=3)
+    assert [record["expect"] for record in records] == [None, None, None]
 
 
 # -- two signature headers ---------------------------------------------------------------
