@@ -207,9 +207,11 @@ def raw_pipelined(url: str, events: Sequence[Event]) -> list[Reply]:
         lines += [f"{name}: {value}" for name, value in event.headers.items()]
         lines += [f"Content-Length: {len(event.body)}", "", ""]
         payload += "\r\n".join(lines).encode("latin-1") + event.body
-    with socket.create_connection((host, port), timeout=BOUND) as sock:
+    with (
+        socket.create_connection((host, port), timeout=BOUND) as sock,
+        sock.makefile("rb") as reader,  # the socket is closed only once this is
+    ):
         sock.sendall(payload)
-        reader = sock.makefile("rb")
         replies = []
         for _ in events:
             response = http.client.HTTPResponse(_Shared(reader))  # type: ignore[arg-type]

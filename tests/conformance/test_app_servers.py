@@ -156,32 +156,35 @@ def idle_rounds(peers: Peers, listens: Listens, client: httpx.Client) -> dict[st
     event: listen's pooled connection was closed by the app in between. One pause serves
     every server."""
     import socket
+    from contextlib import ExitStack
 
     first, probes = {}, {}
-    for name, server in peers.idle.items():
-        event = make_event(f"{event_type(name, 'idle')}.1")
-        first[name] = (event, post(client, listens.app.url, event))
-        host, port = server.url.removeprefix("http://").split(":")
-        probe = socket.create_connection((host, int(port)), timeout=BOUND)
-        head = f"POST /length HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 0\r\n\r\n"
-        probe.sendall(head.encode())
-        probes[name] = probe
-    time.sleep(IDLE_SECONDS + 2.0)  # waitress sweeps idle connections once a second
-    rounds = {}
-    for name in peers.idle:
-        probe = probes[name]
-        probe.settimeout(0.5)
-        seen = b""
-        try:
-            while chunk := probe.recv(65536):
-                seen += chunk
-            closed = seen.startswith(b"HTTP/1.1 200")
-        except (TimeoutError, OSError):
-            closed = False
-        probe.close()
-        event = make_event(f"{event_type(name, 'idle')}.2")
-        reply = post(client, listens.app.url, event)
-        rounds[name] = IdleRound((first[name][0], event), (first[name][1], reply), closed)
+    with ExitStack() as closing:  # the probes are closed whatever fails
+        for name, server in peers.idle.items():
+            event = make_event(f"{event_type(name, 'idle')}.1")
+            first[name] = (event, post(client, listens.app.url, event))
+            host, port = server.url.removeprefix("http://").split(":")
+            probe = closing.enter_context(
+                socket.create_connection((host, int(port)), timeout=BOUND)
+            )
+            head = f"POST /length HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 0\r\n\r\n"
+            probe.sendall(head.encode())
+            probes[name] = probe
+        time.sleep(IDLE_SECONDS + 2.0)  # waitress sweeps idle connections once a second
+        rounds = {}
+        for name in peers.idle:
+            probe = probes[name]
+            probe.settimeout(0.5)
+            seen = b""
+            try:
+                while chunk := probe.recv(65536):
+                    seen += chunk
+                closed = seen.startswith(b"HTTP/1.1 200")
+            except (TimeoutError, OSError):
+                closed = False
+            event = make_event(f"{event_type(name, 'idle')}.2")
+            reply = post(client, listens.app.url, event)
+            rounds[name] = IdleRound((first[name][0], event), (first[name][1], reply), closed)
     return rounds
 
 

@@ -66,9 +66,11 @@ def request(
 def exchange(url: str, payload: bytes, answers: int = 1) -> list[Answer]:
     """Write ``payload`` on one connection and read ``answers`` answers."""
     host, port = url.split("/")[2].split(":")
-    with socket.create_connection((host, int(port)), timeout=BOUND) as sock:
+    with (
+        socket.create_connection((host, int(port)), timeout=BOUND) as sock,
+        sock.makefile("rb") as reader,  # the socket is closed only once this is
+    ):
         sock.sendall(payload)
-        reader = sock.makefile("rb")
         found = []
         for _ in range(answers):
             response = http.client.HTTPResponse(_Shared(reader))  # type: ignore[arg-type]
