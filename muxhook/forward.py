@@ -31,10 +31,12 @@ __all__ = [
 ]
 
 #: Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the ones the
-#: client recomputes for the new connection.
+#: client recomputes for the new connection, and ``Expect``: listen has answered the
+#: sender's ``100 Continue`` itself, and sends the app the whole body at once.
 HOP_BY_HOP = frozenset(
     {
         "connection",
+        "expect",
         "keep-alive",
         "proxy-authenticate",
         "proxy-authorization",
@@ -91,6 +93,11 @@ def parse_header_option(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep or not name.strip() or " " in name.strip() or "\r" in text or "\n" in text:
         raise UsageError(f"-H {text!r}: write 'Name: value' on one line")
+    if name.strip().lower() == "expect":
+        raise UsageError(
+            f"-H {text!r}: muxhook never forwards Expect (it sends your app the whole body "
+            "at once); leave it out"
+        )
     return name.strip(), value.strip()
 
 

@@ -7,6 +7,11 @@ listener spends per event. This client writes the request in one call and parses
 the answer with httptools, the listener's own parser: 0.14 ms p50 on the same loop
 (``benchmarks/listen.py`` measures the whole path). It pools connections per origin,
 speaks TLS when the URL is https, and never follows redirects.
+
+What makes it right is tested against real app servers (``tests/conformance``): interim
+answers (``100 Continue``, ``103 Early Hints``) are read past, and the final answer is
+the one returned; a connection goes back to the pool only once that final answer has
+been read to its end; a body that ends before its declared end is no answer.
 """
 
 from __future__ import annotations
@@ -50,8 +55,13 @@ class _Connection(asyncio.Protocol):
         self.chunks: list[bytes] = []
         self.kept = 0
         self.reusable = True
-        self.headers_done = False
+        self.headers_done = False  # of the final answer
         self.closed = False
+        # The answer being read: an interim one (1xx), and how its body ends.
+        self.interim = False
+        self.declared: int | None = None  # its Content-Length
+        self.chunked = False
+        self.size = 0  # body bytes read
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -60,35 +70,77 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         try:
             self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # 101 Switching Protocols, to a POST that offered no upgrade.
+            self._give_up("your app answered 101 Switching Protocols to a plain POST")
         except httptools.HttpParserError as error:
-            self._fail(ConnectionFailed(f"the app sent a malformed HTTP answer ({error})"))
-            self.reusable = False
-            if self.transport is not None:
-                self.transport.close()
+            self._give_up(f"the app sent a malformed HTTP answer ({error})")
+
+    def _give_up(self, reason: str) -> None:
+        self._fail(ConnectionFailed(reason))
+        self.reusable = False
+        if self.transport is not None:
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.reusable = False
         if self.headers_done and self.answer is not None and not self.answer.done():
-            # An answer with neither a length nor chunks ends with the connection.
-            self.answer.set_result(Response(self.parser.get_status_code(), b"".join(self.chunks)))
+            if self.declared is None and not self.chunked:
+                # An answer with neither a length nor chunks ends with the connection.
+                status = self.parser.get_status_code()
+                self.answer.set_result(Response(status, b"".join(self.chunks)))
+                return
+            # It said where its body ends, and the connection closed before that.
+            if self.chunked:
+                where = f"in the middle of its chunked body ({self.size} bytes)"
+            else:
+                where = f"after {self.size} of {self.declared} body bytes"
+            self._fail(
+                ConnectionFailed(f"incomplete answer from your app: the connection closed {where}")
+            )
+            return
         reason = str(exc) if exc else "the app closed the connection without answering"
         self._fail(ConnectionFailed(reason))
 
-    # httptools callbacks (no on_header: should_keep_alive() reads Connection: close)
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.answer is None or self.answer.done():
+            self.reusable = False  # an answer nobody asked for: the connection is out of step
+        self.interim = self.chunked = False
+        self.declared = None
+        self.size = 0
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # Only how the body ends matters here: should_keep_alive() reads Connection: close.
+        if len(name) == 14 and name.lower() == b"content-length" and value.isdigit():
+            self.declared = int(value)
+        elif len(name) == 17 and name.lower() == b"transfer-encoding":
+            self.chunked = b"chunked" in value.lower()
+
     def on_headers_complete(self) -> None:
-        self.headers_done = True
+        if self.parser.get_status_code() < 200:
+            # 100 Continue, 103 Early Hints: an interim answer, the final one follows. (101
+            # stops the parser: data_received refuses it.)
+            self.interim = True
+        else:
+            self.headers_done = True
 
     def on_body(self, body: bytes) -> None:
+        self.size += len(body)
         if self.kept < self.keep:
             piece = body[: self.keep - self.kept]
             self.chunks.append(piece)
             self.kept += len(piece)
 
     def on_message_complete(self) -> None:
+        if self.interim:
+            return  # read past it: the answer is still to come
         if not self.parser.should_keep_alive():
             self.reusable = False
         if self.answer is not None and not self.answer.done():
+            # Resolved only now, once the final answer has been read to its end: the pool
+            # takes the connection back from here on.
             self.answer.set_result(Response(self.parser.get_status_code(), b"".join(self.chunks)))
 
     # requests

@@ -12,6 +12,9 @@ events per second that layer cost about 0.3 ms per request here
 does only what a webhook receiver needs: keep-alive, pipelining (answered in
 order), chunked bodies, ``Expect: 100-continue``, a body limit decided from the
 declared length, a deadline for each request's bytes and one for idle connections.
+An offer to upgrade (``curl --http2`` offers h2c on http://) is declined by serving the
+request as HTTP/1.1, body included, as Node, gunicorn and h11 do; chunked trailers are
+kept apart from the headers; an absolute-form target is recorded as its path.
 """
 
 from __future__ import annotations
@@ -66,6 +69,10 @@ class _Request:
     head_done: bool = False
     declared: int | None = None  # Content-Length
     expects_continue: bool = False
+    offers_upgrade: bool = False  # an Upgrade header: its body may come after httptools stops
+    # The framing of a body httptools skipped at an upgrade offer (see _decline_upgrade).
+    framing_after_upgrade: str | None = None
+    trailers: list[str] = dataclasses.field(default_factory=list)  # names, never merged
     keep_alive: bool = True
     problem: tuple[int, str] | None = None
     answered_early: bool = False  # refused before its body ended (the rest is dropped)
@@ -111,7 +118,7 @@ class Listener:
             status, reason = problem
             await self.pipeline.reject(incoming, status, reason)
             return status, (reason + "\n").encode(), ""
-        answer = await self.pipeline.handle(incoming)
+        answer = await self.pipeline.handle(incoming, trailers=tuple(request.trailers))
         return answer.status, answer.body, ""
 
     async def serve(
@@ -222,6 +229,7 @@ class _Connection(asyncio.Protocol):
         self.paused = False
         self.broken = False  # the parser failed: nothing more is read
         self.head_bytes = 0  # read since the current head began
+        self.stand_in = False  # parsing a stand-in head (see _decline_upgrade)
 
     # -- asyncio.Protocol -------------------------------------------------------
 
@@ -245,13 +253,33 @@ class _Connection(asyncio.Protocol):
                 return
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            # An Upgrade (websocket, h2c) is not served: answer what came, then close.
-            self.broken = self.closing = True
+        except httptools.HttpParserUpgrade as upgrade:
+            if self.parser.get_method() == b"CONNECT":  # a tunnel is not served
+                self.broken = self.closing = True
+                return
+            self._decline_upgrade(data[upgrade.args[0] :])
         except httptools.HttpParserError as error:
             request = self._current()
             request.problem = 400, _not_http(data, error)
             self._give_up(request, unparsed=data)
+
+    def _decline_upgrade(self, rest: bytes) -> None:
+        """Serve a request that offered an upgrade (h2c, websocket) as HTTP/1.1.
+
+        httptools ends such a request at its head, skipping its body, and stops. A new
+        parser reads on; when a body is due, it is first given a stand-in head that
+        declares the same framing, so the body that follows is read by httptools, not by
+        hand, into the request held for it.
+        """
+        self.parser = httptools.HttpRequestParser(self)
+        held = self.current
+        if held is not None and held.framing_after_upgrade is not None:
+            framing, held.framing_after_upgrade = held.framing_after_upgrade, None
+            self.stand_in = True
+            self.parser.feed_data(f"POST / HTTP/1.1\r\n{framing}\r\n\r\n".encode())
+            self.stand_in = False
+        if rest:
+            self.data_received(rest)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.listener.connections.discard(self)
@@ -265,26 +293,51 @@ class _Connection(asyncio.Protocol):
     # -- httptools callbacks ------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        if self.stand_in:
+            return
         self.current = _Request(self.listener.clock(), self.remote)
         self._wait(self.listener.request_timeout)
 
     def on_url(self, url: bytes) -> None:
-        self._current().target += url
+        if not self.stand_in:
+            self._current().target += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         request = self._current()
+        if request.head_done:
+            # A chunked trailer (or the stand-in head's framing): never one of the request's
+            # headers (RFC 9110 §6.5.1), so a signature sent only as a trailer counts for
+            # nothing. Its name is kept for the diagnosis.
+            if not self.stand_in:
+                request.trailers.append(name.decode("latin-1"))
+            return
         request.headers.append((name.decode("latin-1"), value.decode("latin-1")))
         if len(name) == 14 and name.lower() == b"content-length" and value.isdigit():
             request.declared = int(value)
         elif len(name) == 6 and name.lower() == b"expect":
             request.expects_continue = value.lower() == b"100-continue"
+        elif len(name) == 7 and name.lower() == b"upgrade":
+            request.offers_upgrade = True
 
     def on_headers_complete(self) -> None:
+        if self.stand_in:
+            return
         request = self._current()
         request.head_done = True
         self.head_bytes = 0
         request.method = self.parser.get_method().decode("latin-1")
         request.keep_alive = self.parser.should_keep_alive()
+        if request.target[:1] != b"/":
+            _to_origin_form(request)
+        if request.offers_upgrade and self.parser.should_upgrade():
+            chunked = any(
+                name.lower() == "transfer-encoding" and "chunked" in value.lower()
+                for name, value in request.headers
+            )
+            if chunked:
+                request.framing_after_upgrade = "Transfer-Encoding: chunked"
+            elif request.declared:
+                request.framing_after_upgrade = f"Content-Length: {request.declared}"
         limit = self.listener.max_body
         if request.declared is not None and request.declared > limit:
             request.problem = 413, _too_large(request.declared, limit)
@@ -307,6 +360,8 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         request = self._current()
+        if request.framing_after_upgrade is not None:
+            return  # httptools skipped its body: it is read once the upgrade is declined
         self.current = None
         self._wait(self.listener.idle_timeout)
         if not request.keep_alive:
@@ -387,13 +442,19 @@ class _Connection(asyncio.Protocol):
     ) -> None:
         if self.transport is None or self.transport.is_closing():
             return
-        if not content_type:
-            json_like = body.startswith((b"{", b"["))
-            content_type = "application/json" if json_like else "text/plain; charset=utf-8"
-        head = (
-            f"HTTP/1.1 {status} {_phrase(status)}\r\ncontent-type: {content_type}\r\n"
-            f"content-length: {length}\r\ndate: {_http_date()}\r\n"
-        )
+        if status in (204, 304):
+            # No content, so no content headers (RFC 9110 §8.6, §15.4.5): an app's 204 is
+            # relayed as one.
+            head = f"HTTP/1.1 {status} {_phrase(status)}\r\ndate: {_http_date()}\r\n"
+            body = b""
+        else:
+            if not content_type:
+                json_like = body.startswith((b"{", b"["))
+                content_type = "application/json" if json_like else "text/plain; charset=utf-8"
+            head = (
+                f"HTTP/1.1 {status} {_phrase(status)}\r\ncontent-type: {content_type}\r\n"
+                f"content-length: {length}\r\ndate: {_http_date()}\r\n"
+            )
         if close:
             head += "connection: close\r\n"
         self.transport.write(head.encode("latin-1") + b"\r\n" + body)
@@ -448,6 +509,20 @@ class _Connection(asyncio.Protocol):
         if self.current is None:  # a callback outside a message: start one
             self.current = _Request(self.listener.clock(), self.remote)
         return self.current
+
+
+def _to_origin_form(request: _Request) -> None:
+    """An absolute-form target (``POST http://host/path?q``, RFC 9112 §3.2.2) becomes its
+    path and query, as recorded and routed; other targets stay as they came."""
+    target = bytes(request.target)
+    if not target.lower().startswith((b"http://", b"https://")):
+        return
+    try:
+        url = httptools.parse_url(target)
+    except httptools.HttpParserInvalidURLError:
+        return
+    path = url.path or b"/"
+    request.target = bytearray(path + (b"?" + url.query if url.query else b""))
 
 
 def _too_large(size: int, limit: int) -> str:

@@ -79,6 +79,7 @@ class Received(NamedTuple):
     duplicate: bool
     shown: bool  # false when --events filters it out
     will_forward: bool = False  # a forward follows, and its outcome completes the story
+    signature_headers: int = 1  # how many of its provider's signature header it carried
 
 
 class Delivered(NamedTuple):
@@ -163,16 +164,19 @@ class Pipeline:
 
     # -- the flow --------------------------------------------------------------
 
-    async def handle(self, incoming: Incoming) -> Answer:
-        """Record, verify, show and forward one request; return the answer for the platform."""
+    async def handle(self, incoming: Incoming, trailers: tuple[str, ...] = ()) -> Answer:
+        """Record, verify, show and forward one request; return the answer for the platform.
+
+        ``trailers``: the names of its chunked trailers, which never count as headers.
+        """
         self._in_hand += 1
         try:
-            return await self._handle(incoming)
+            return await self._handle(incoming, trailers)
         finally:
             self._in_hand -= 1
 
-    async def _handle(self, incoming: Incoming) -> Answer:
-        headers = dict(incoming.headers)
+    async def _handle(self, incoming: Incoming, trailers: tuple[str, ...]) -> Answer:
+        headers = as_node_sees(incoming.headers)
         name = self.settings.provider or providers.detect(headers)
         try:
             described = _describe(name, incoming, headers)
@@ -180,6 +184,8 @@ class Pipeline:
         except Exception as error:
             described = providers.Described()
             verdict, reason = "invalid", f"could not be read: {type(error).__name__}: {error}"
+        if trailers and verdict == "invalid":
+            reason = _with_trailer_note(reason, trailers)
         shown = not self.settings.shown_events or any(
             fnmatch.fnmatchcase(described.event_type or "", glob)
             for glob in self.settings.shown_events
@@ -206,7 +212,16 @@ class Pipeline:
             self.reporter.unrecorded(incoming, str(error))
             return Answer(503, f"muxhook could not record this request: {error}\n".encode())
         received = Received(
-            row, incoming, name, described, verdict, reason, duplicate, shown, forwarding
+            row,
+            incoming,
+            name,
+            described,
+            verdict,
+            reason,
+            duplicate,
+            shown,
+            forwarding,
+            _count_named(incoming.headers, providers.get(name).HEADER) if name else 1,
         )
         self._count(received)
         if forwarding:
@@ -467,6 +482,65 @@ def _describe(
     """What a body says about itself; without a signature header, judged by its shape."""
     module = providers.get(name or providers.guess(incoming.body))
     return typing.cast(providers.Described, module.describe(incoming.body, headers))
+
+
+#: Headers of which Node's http keeps the first and drops the rest when repeated; every
+#: other repeated header it joins with ", " (``message.headers``, Node's documentation).
+_NODE_KEEPS_FIRST = frozenset(
+    {
+        "age",
+        "authorization",
+        "content-length",
+        "content-type",
+        "etag",
+        "expires",
+        "from",
+        "host",
+        "if-modified-since",
+        "if-unmodified-since",
+        "last-modified",
+        "location",
+        "max-forwards",
+        "proxy-authorization",
+        "referer",
+        "retry-after",
+        "server",
+        "user-agent",
+    }
+)
+
+
+def as_node_sees(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """The headers as Node's http hands them to an app, and so to the official SDKs: a
+    repeated header joined with ", " (two ``Mux-Signature`` headers are verified as one
+    value, as the SDK would), or its first value for the few Node keeps one of."""
+    seen: dict[str, str] = {}  # lower-cased name → the name as first written
+    joined: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        first = seen.get(lowered)
+        if first is None:
+            seen[lowered] = name
+            joined[name] = value
+        elif lowered not in _NODE_KEEPS_FIRST:
+            joined[first] += ", " + value
+    return joined
+
+
+def _count_named(headers: list[tuple[str, str]], wanted: str) -> int:
+    wanted = wanted.lower()
+    return sum(1 for name, _ in headers if name.lower() == wanted)
+
+
+def _with_trailer_note(reason: str | None, trailers: tuple[str, ...]) -> str | None:
+    """Say so when a signature header came only as a chunked trailer, which never counts."""
+    sent = {name.lower() for name in trailers}
+    for name in providers.NAMES:
+        header = providers.get(name).HEADER
+        if header.lower() in sent:
+            note = f"{header} came as a chunked trailer, which does not count: send it as a header"
+            return f"{reason}; {note}" if reason else note
+    return reason
 
 
 def _order_key(received: Received) -> str | None:

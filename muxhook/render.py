@@ -586,6 +586,9 @@ class ListenView:
         }.get(event.verdict, self.out.paint("· unverified", "yellow"))
         if event.duplicate:
             verdict += self.out.paint(" (duplicate)", "yellow")
+        if event.signature_headers > 1:
+            # Judged as Node hands them to an app: joined with ", " (see pipeline.as_node_sees).
+            verdict += self.out.paint(f" ({event.signature_headers} signature headers)", "yellow")
         if attempts:
             forward = "  ".join(self._outcome(a) for a in attempts)
         elif event.verdict == "invalid":

@@ -800,6 +800,7 @@ LISTEN = "listen --no-tunnel --port 0"
 SIGNATURE = "-H 'Mux-Signature: t=1,v1=00'"
 DENIED = "cannot read it (Permission denied)"
 NO_FIXTURES = "no fixtures (.json, .jpg) or scenarios (.toml) in it"
+NEVER_EXPECT = "muxhook never forwards Expect"
 NOPE = "unknown provider 'nope'; choose one of: mux, fastpix, millicast"
 
 COMMAND_CASES = [
@@ -842,6 +843,8 @@ COMMAND_CASES = [
     bad("replay-bad-set-path", f"replay ok.json --set type.x=1 {TO}", 2, "--set type.x: cannot"),
     bad("replay-unknown-provider", f"replay ok.json --provider nope {TO}", 2, NOPE),
     bad("replay-bad-url", "replay ok.json --to localhost:3000", 2, "'localhost:3000'", "http://"),
+    bad("replay-expect", f"replay ok.json {TO} -H 'Expect: 100-continue'", 2, NEVER_EXPECT),
+    bad("listen-expect", f"{LISTEN} -H 'Expect: 100-continue'", 2, NEVER_EXPECT),
     bad(
         "replay-log-under-a-file",
         f"replay --from-log --db a-file/events.db {TO}",

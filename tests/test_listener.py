@@ -241,7 +241,7 @@ def serve_one_post(
             flow = Pipeline(ListenSettings(secrets={}), log, None, Reported())
             original = flow.handle
 
-            async def wrapped(incoming: Incoming) -> Answer:
+            async def wrapped(incoming: Incoming, trailers: tuple[str, ...] = ()) -> Answer:
                 return await handle(original, incoming)
 
             flow.handle = wrapped  # type: ignore[method-assign]
@@ -332,8 +332,8 @@ def test_a_stop_event_cuts_off_a_background_forward_when_the_grace_ends(tmp_path
                 flow = Pipeline(settings, log, forwarder, reported)
                 original = flow.handle
 
-                async def handle(incoming: Incoming) -> Answer:
-                    answer = await original(incoming)
+                async def handle(incoming: Incoming, trailers: tuple[str, ...] = ()) -> Answer:
+                    answer = await original(incoming, trailers)
                     asyncio.get_running_loop().call_later(0.1, stop.set)
                     return answer
 
