@@ -324,7 +324,7 @@ def _listen_secrets(provider: str | None, secret: str | None, out: Output) -> di
             shown = f"secret {mask(resolved.value)} from {resolved.source}"
             out.say(f"  verifying {label} signatures ({shown})")
     if not found:
-        module = providers.get(provider or "mux")
+        module = providers.get(provider or providers.DEFAULT)
         out.warn(
             f"no signing secret: events are recorded and forwarded unverified; set "
             f"{module.SECRET_ENV}, add it to .env, or pass --secret"
@@ -445,13 +445,9 @@ def listen(
 
     def ready() -> None:
         if public:
-            label = providers.get(provider or "mux").LABEL
+            platform = providers.get(provider or providers.DEFAULT)
             out.say(f"  public URL: {public.rstrip('/')}{url_path}")
-            out.say(
-                f"  paste it into {label}: Dashboard › Settings › Webhooks › URL to notify"
-                if (provider or "mux") == "mux"
-                else f"  paste it into {label}'s webhook settings as the URL"
-            )
+            out.say(f"  paste it into {platform.LABEL}: {platform.DASHBOARD}")
         out.say(f"Ready: listening on {local} (Ctrl-C to stop)")
 
     try:

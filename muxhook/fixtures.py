@@ -57,8 +57,7 @@ def load(ref: str, *, provider: str | None = None) -> Fixture:
     if path.exists() or ref.endswith(_PATH_SUFFIXES) or "/" in ref or "\\" in ref:
         return load_file(path, provider=provider)
     name, event = catalog.lookup(ref, provider)
-    suffix = ".jpg" if event.name == "thumbnail" else ".json"
-    bundled = bundled_dir() / name / f"{event.name}{suffix}"
+    bundled = bundled_dir() / name / providers.get(name).fixture_name(event.name)
     fixture = load_file(bundled, provider=name)
     return fixture._replace(event_type=event.name)
 

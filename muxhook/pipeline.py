@@ -29,9 +29,6 @@ from muxhook.store import Attempt, EventLog, GroupCommit, Incoming
 
 __all__ = ["Answer", "Delivered", "ListenSettings", "Pipeline", "Received", "Stats"]
 
-#: How long each platform waits for one attempt before counting it failed.
-PLATFORM_TIMEOUTS = {"mux": 5.0}
-
 
 @dataclasses.dataclass(frozen=True)
 class ListenSettings:
@@ -306,7 +303,7 @@ class Pipeline:
             self.stats.failed += 1
         delivered = Delivered(received, attempt, number, final)
         self._show(self.reporter.delivered, delivered)
-        limit = PLATFORM_TIMEOUTS.get(received.provider or "")
+        limit = providers.get(received.provider).ATTEMPT_TIMEOUT if received.provider else None
         if limit and attempt.latency_ms is not None and attempt.latency_ms > limit * 1000:
             self._show(self.reporter.slow, delivered, limit, received.provider or "")
 
@@ -348,8 +345,7 @@ def _describe(
     name: str | None, incoming: Incoming, headers: Mapping[str, str]
 ) -> providers.Described:
     """What a body says about itself; without a signature header, judged by its shape."""
-    module = providers.get(name or providers.guess(incoming.body))
-    return typing.cast(providers.Described, module.describe(incoming.body, headers))
+    return providers.get(name or providers.guess(incoming.body)).describe(incoming.body, headers)
 
 
 def _order_key(received: Received) -> str | None:

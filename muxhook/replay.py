@@ -302,14 +302,15 @@ def forgeries(delivery: Delivery, secret: str, now: int) -> list[Delivery]:
     body = delivery.body
     name = delivery.provider
     real = signing.sign(body, secret=secret, provider=name, timestamp=now)
-    wrong = signing.sign(body, secret=_other_secret(name), provider=name, timestamp=now)
+    platform = providers.get(name)
+    wrong = signing.sign(body, secret=platform.other_secret(), provider=name, timestamp=now)
     changed = body[:-1] + (b" " if body[-1:] != b" " else b"\t") if body else b" "
     cases: list[tuple[str, dict[str, str], bytes]] = [
         ("forged: signed with another secret", wrong, body),
         ("forged: body changed after signing", real, changed),
         ("forged: no signature header", _without_signature(real, name), body),
     ]
-    if name == "mux":
+    if platform.SIGNS_TIMESTAMP:
         stale = signing.sign(body, secret=secret, provider=name, timestamp=now - 86_400)
         cases.append(("forged: timestamp a day old", stale, body))
     return [
@@ -322,11 +323,6 @@ def forgeries(delivery: Delivery, secret: str, now: int) -> list[Delivery]:
         )
         for kind, headers, forged_body in cases
     ]
-
-
-def _other_secret(provider: str) -> str:
-    # A valid secret of the provider's own form, so the forgery fails only on the signature.
-    return "bXVuaG9vay1mb3JnZXJ5LWtleQ==" if provider != "mux" else "muxhook-forgery-key"
 
 
 def _without_signature(headers: Mapping[str, str], provider: str) -> dict[str, str]:

@@ -237,7 +237,7 @@ def _check(path: Path, raw: Mapping[str, Any]) -> _Spec:
             raise _Problem(f"version {version!r}: this muxhook reads scenario version {VERSION}")
         name = _string(raw, "name", path.stem)
         description = _string(raw, "description", "")
-        provider = _provider(raw.get("provider", "mux"))
+        provider = _provider(raw.get("provider", providers.DEFAULT))
         variables = raw.get("vars", {})
         if not isinstance(variables, dict):
             raise _Problem("vars must be a table: [vars] with name = value lines")

@@ -119,7 +119,7 @@ class WebhookFactory:
     ``millicast:…`` names pick their own (the secret must then be theirs).
     """
 
-    def __init__(self, secret: str, provider: str = "mux") -> None:
+    def __init__(self, secret: str, provider: str = providers.DEFAULT) -> None:
         providers.get(provider)  # an unknown provider fails here, not at the first call
         self.secret = secret
         self.provider = provider
