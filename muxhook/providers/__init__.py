@@ -57,6 +57,7 @@ REGISTRY: dict[str, str] = {
     "mux": "muxhook.providers.mux",
     "fastpix": "muxhook.providers.fastpix",
     "millicast": "muxhook.providers.millicast",
+    "cloudflare": "muxhook.providers.cloudflare",
 }
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 #: The provider of a bare event name and of a body nothing else claims.
