@@ -132,20 +132,12 @@ def sign(
 
 
 def _read_headers(header: list[str], headers_file: str | None) -> dict[str, str]:
-    pairs: list[str] = list(header)
+    from muxhook.headers import parse_header_line, read_headers_file
+
+    pairs = [parse_header_line(text) for text in header]
     if headers_file:
-        try:
-            text = Path(headers_file).read_text(encoding="utf-8")
-        except OSError as error:
-            raise UsageError(f"{headers_file}: cannot read it ({error.strerror})") from None
-        pairs += [line for line in text.splitlines() if line.strip()]
-    parsed: dict[str, str] = {}
-    for line in pairs:
-        name, sep, value = line.partition(":")
-        if not sep or not name.strip() or " " in name.strip():
-            raise UsageError(f"header {line[:40]!r} is not 'Name: value'")
-        parsed[name.strip()] = value.strip()
-    return parsed
+        pairs += read_headers_file(headers_file)
+    return dict(pairs)
 
 
 def verify(
@@ -383,7 +375,8 @@ def listen(
 ) -> ExitCode:
     """Receive webhooks locally (behind a tunnel), record, verify, show and forward them."""
     from muxhook import listener, pipeline, providers
-    from muxhook.forward import parse_header_option, parse_route
+    from muxhook.forward import parse_route
+    from muxhook.headers import parse_header_line
     from muxhook.render import ListenView
     from muxhook.store import EventLog, default_db_path
 
@@ -396,7 +389,7 @@ def listen(
     if concurrency < 1 or retries < 0 or forward_timeout <= 0:
         raise UsageError("--concurrency must be ≥ 1, --retries ≥ 0 and --forward-timeout > 0")
     routes = tuple(parse_route(text) for text in forward_to or [])
-    extra = tuple(parse_header_option(text) for text in header or [])
+    extra = tuple(parse_header_line(text) for text in header or [])
     limit = _parse_size(max_body)
     url_path = path or f"/webhooks/{provider or 'mux'}"
     if not url_path.startswith("/"):
@@ -836,7 +829,8 @@ def replay(
     from muxhook import providers
     from muxhook import replay as engine
     from muxhook.errors import DeliveryError
-    from muxhook.forward import check_url, parse_header_option
+    from muxhook.forward import check_url
+    from muxhook.headers import parse_header_line
     from muxhook.render import ReplayView
 
     # Everything is checked before anything is sent.
@@ -846,7 +840,7 @@ def replay(
         raise UsageError("--concurrency must be ≥ 1, --duplicates ≥ 0 and --timeout > 0")
     if provider:
         providers.get(provider)
-    extra = tuple(parse_header_option(text) for text in header or [])
+    extra = tuple(parse_header_line(text) for text in header or [])
     deliveries: list[engine.Delivery] = []
     if inputs:
         deliveries += engine.plan(
