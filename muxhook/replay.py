@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from muxhook import fixtures, providers, signing
+from muxhook import fixtures, forgery, providers, signing
 from muxhook.errors import FixtureError, UsageError
 from muxhook.forward import Forwarder, OrderedGate, forwardable_headers
 from muxhook.store import Attempt
@@ -299,35 +299,18 @@ def with_duplicates(deliveries: list[Delivery], extra: int) -> list[Delivery]:
 
 def forgeries(delivery: Delivery, secret: str, now: int) -> list[Delivery]:
     """Deliberately bad signatures for one event, each of which the app must refuse (4xx)."""
-    body = delivery.body
-    name = delivery.provider
-    real = signing.sign(body, secret=secret, provider=name, timestamp=now)
-    platform = providers.get(name)
-    wrong = signing.sign(body, secret=platform.other_secret(), provider=name, timestamp=now)
-    changed = body[:-1] + (b" " if body[-1:] != b" " else b"\t") if body else b" "
-    cases: list[tuple[str, dict[str, str], bytes]] = [
-        ("forged: signed with another secret", wrong, body),
-        ("forged: body changed after signing", real, changed),
-        ("forged: no signature header", _without_signature(real, name), body),
-    ]
-    if platform.SIGNS_TIMESTAMP:
-        stale = signing.sign(body, secret=secret, provider=name, timestamp=now - 86_400)
-        cases.append(("forged: timestamp a day old", stale, body))
     return [
         delivery._replace(
-            kind=kind,
-            body=forged_body,
+            kind=f"forged: {forged.label}",
+            body=forged.body,
             expect=Expectation("4xx"),
-            headers=tuple(headers.items()),
+            headers=tuple(forged.headers.items()),
             group=delivery.group or delivery.source,
         )
-        for kind, headers, forged_body in cases
+        for forged in forgery.forgeries(
+            delivery.body, provider=delivery.provider, secret=secret, now=now
+        )
     ]
-
-
-def _without_signature(headers: Mapping[str, str], provider: str) -> dict[str, str]:
-    header = providers.get(provider).HEADER.lower()
-    return {k: v for k, v in headers.items() if k.lower() != header}
 
 
 # -- run ----------------------------------------------------------------------------------

@@ -307,11 +307,14 @@ class Provider:
                 decoded,
             )
 
-    def other_secret(self) -> str:
-        """A secret that is not the user's, in this platform's form (for forgeries)."""
+    def other_secret(self, secret: str) -> str:
+        """A secret in this platform's form that is not ``secret`` (to sign forgeries with)."""
+        import hashlib
+
+        digest = hashlib.sha256(b"muxhook-forgery:" + secret.encode("utf-8", "replace")).digest()
         if self.SECRET_IS_BASE64:
-            return base64.b64encode(b"muxhook-forgery-key").decode("ascii")
-        return "muxhook-forgery-key"
+            return base64.b64encode(digest).decode("ascii")
+        return "forged-" + digest.hex()[:24]
 
 
 # -- the registry -----------------------------------------------------------------------
