@@ -67,7 +67,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from muxhook import catalog, fixtures, providers
-from muxhook.errors import FixtureError, MuxhookError
+from muxhook.errors import FixtureError, MuxhookError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -356,12 +356,12 @@ def _expect(value: object) -> str:
     """``"2xx"``, ``"200,202"``, ``200`` → the normalised text replay parses."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise _Problem(f"expect must be a string or a status, not {_toml_type(value)}")
-    parts = [part.strip() for part in str(value).lower().split(",") if part.strip()]
-    if not parts or not all(
-        len(p) == 3 and p[0] in "12345" and (p[1:] == "xx" or p[1:].isdigit()) for p in parts
-    ):
-        raise _Problem(f'expect {value!r}: write 2xx, 4xx, 200 or a list such as "200,202"')
-    return ",".join(parts)
+    from muxhook.replay import Expectation  # replay's own parser: one meaning of "2xx"
+
+    try:
+        return Expectation.parse(value).text
+    except UsageError as error:
+        raise _Problem(str(error)) from None
 
 
 def _toml_type(value: object) -> str:
