@@ -149,11 +149,30 @@ def load_scenario(path: Path) -> Scenario:
     try:
         raw: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise FixtureError(f"{path}: not valid TOML: {error}") from None
+        raise FixtureError(f"{path}: not valid TOML: {_toml_problem(text, error)}") from None
     except RecursionError:
         raise FixtureError(f"{path}: nests too deeply to read") from None
     spec = _check(path, raw)
     return Scenario(path, spec.name, spec.description, spec.provider, raw)
+
+
+def _toml_problem(text: str, error: Exception) -> str:
+    """The parser's message, in plain words for the mistake everyone makes: an inline
+    table (``set = { … }``) continued on the next line, which TOML 1.0 forbids."""
+    message = str(error)
+    where = re.search(r"at line (\d+), column (\d+)", message)
+    if where is None:
+        return message
+    number, column = int(where.group(1)), int(where.group(2))
+    lines = text.splitlines()
+    line = lines[number - 1][: column - 1] if 0 < number <= len(lines) else ""
+    unquoted = re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', "", line)
+    if unquoted.count("{") > unquoted.count("}"):
+        return (
+            f"line {number}: an inline table ({{ … }}) must end on the line it starts; write "
+            "it on one line, or as a table of its own (e.g. [steps.set] after [[steps]])"
+        )
+    return message
 
 
 def render(
