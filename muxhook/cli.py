@@ -89,6 +89,14 @@ DbOpt = Annotated[
         show_default=False,
     ),
 ]
+FreshIdsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fresh-ids",
+        help="Give the event a new event id and object id (default: the fixture's, "
+        "for a deterministic run).",
+    ),
+]
 HeaderOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -134,6 +142,7 @@ def sign(
             show_default=False,
         ),
     ] = None,
+    fresh_ids: FreshIdsOpt = False,
 ) -> None:
     """Sign a fixture and print the headers, JSON, or a curl/HTTPie command."""
     _exit(
@@ -147,6 +156,7 @@ def sign(
             unset=unset,
             format_=format_,
             to=to,
+            fresh_ids=fresh_ids,
         )
     )
 
@@ -215,6 +225,14 @@ def trigger(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Accept a self-signed TLS certificate.")
     ] = False,
+    keep_ids: Annotated[
+        bool,
+        typer.Option(
+            "--keep-ids",
+            help="Send the fixture's event id and object id (default: fresh ones each time, "
+            "so an app that ignores duplicates takes every trigger).",
+        ),
+    ] = False,
 ) -> None:
     """Sign a fixture now and POST it to your app; fail unless it answers 2xx."""
     _exit(
@@ -229,6 +247,7 @@ def trigger(
             header=header,
             timeout=timeout,
             insecure=insecure,
+            keep_ids=keep_ids,
         )
     )
 
@@ -499,6 +518,7 @@ def replay(
         typer.Option("--limit", help="With --from-log: at most this many.", show_default=False),
     ] = None,
     db: DbOpt = None,
+    fresh_ids: FreshIdsOpt = False,
 ) -> None:
     """Send saved events, freshly signed, to your app; fail when it mishandles one (for CI)."""
     if not to:
@@ -532,6 +552,7 @@ def replay(
             since=since,
             limit=limit,
             db=db,
+            fresh_ids=fresh_ids,
         )
     )
 

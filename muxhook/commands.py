@@ -80,7 +80,9 @@ def _secret(provider: str, explicit: str | None) -> str:
     return found.value
 
 
-def _load_fixture(ref: str, provider: str | None, sets: list[str], unsets: list[str]) -> Fixture:
+def _load_fixture(
+    ref: str, provider: str | None, sets: list[str], unsets: list[str], *, fresh_ids: bool = False
+) -> Fixture:
     from muxhook import fixtures, providers
 
     if ref == "-":
@@ -89,7 +91,10 @@ def _load_fixture(ref: str, provider: str | None, sets: list[str], unsets: list[
         fixture = fixtures.Fixture(name, body, providers.get(name).event_type(body))
     else:
         fixture = fixtures.load(ref, provider=provider)
-    body = fixtures.apply_overrides(fixture.body, sets, unsets, origin=ref)
+    body = fixture.body
+    if fresh_ids:
+        body = fixtures.with_fresh_ids(body, fixture.provider)
+    body = fixtures.apply_overrides(body, sets, unsets, origin=ref)
     if body is fixture.body:
         return fixture
     module = providers.get(fixture.provider)
@@ -107,13 +112,14 @@ def sign(
     unset: list[str] | None = None,
     format_: str = "header",
     to: str | None = None,
+    fresh_ids: bool = False,
 ) -> ExitCode:
     """Print the headers (or a curl/HTTPie command, or JSON) that sign a fixture."""
     from muxhook import render, signing
 
     if format_ not in FORMATS:
         raise UsageError(f"--format {format_!r}: choose one of {', '.join(FORMATS)}")
-    fixture = _load_fixture(event, provider, set_ or [], unset or [])
+    fixture = _load_fixture(event, provider, set_ or [], unset or [], fresh_ids=fresh_ids)
     key = _secret(fixture.provider, secret)
     headers = signing.sign(fixture.body, secret=key, provider=fixture.provider, timestamp=timestamp)
     url = to or DEFAULT_URL.format(provider=fixture.provider)
@@ -237,13 +243,17 @@ def trigger(
     header: list[str] | None = None,
     timeout: float = 10.0,
     insecure: bool = False,
+    keep_ids: bool = False,
 ) -> ExitCode:
-    """Sign a fixture now and POST it to ``to``; exit non-zero unless the app answers 2xx."""
+    """Sign a fixture now and POST it to ``to``; exit non-zero unless the app answers 2xx.
+
+    The event id and object id are fresh on every call (unless ``keep_ids``), so an app
+    that ignores duplicates takes each trigger as a new event."""
     from muxhook import delivery, render, signing
     from muxhook.forward import check_url
 
     check_url(to)  # a bad URL is bad input: said before anything else
-    fixture = _load_fixture(event, provider, set_ or [], unset or [])
+    fixture = _load_fixture(event, provider, set_ or [], unset or [], fresh_ids=not keep_ids)
     key = _secret(fixture.provider, secret)
     headers = signing.sign(fixture.body, secret=key, provider=fixture.provider)
     headers.update(_read_headers(header or [], None))
@@ -824,6 +834,7 @@ def replay(
     since: str | None = None,
     limit: int | None = None,
     db: str | None = None,
+    fresh_ids: bool = False,
 ) -> ExitCode:
     """Send fixtures, scenarios or logged events, freshly signed; check what the app answers."""
     from muxhook import providers
@@ -844,7 +855,12 @@ def replay(
     deliveries: list[engine.Delivery] = []
     if inputs:
         deliveries += engine.plan(
-            inputs, provider=provider, sets=set_ or [], unsets=unset or [], environ=os.environ
+            inputs,
+            provider=provider,
+            sets=set_ or [],
+            unsets=unset or [],
+            environ=os.environ,
+            fresh_ids=fresh_ids,
         )
     if from_log:
         with _open_log(db, read_only=True) as log:

@@ -134,8 +134,12 @@ def plan(
     now: float | None = None,
     rng: random.Random | None = None,
     stdin: typing.BinaryIO | None = None,
+    fresh_ids: bool = False,
 ) -> list[Delivery]:
-    """Resolve every input into deliveries, in a stable order; raise on the first bad one."""
+    """Resolve every input into deliveries, in a stable order; raise on the first bad one.
+
+    ``fresh_ids`` gives each fixture (not scenario steps, whose ids come from templates) a
+    new event id and object id."""
     environ = environ if environ is not None else {}
     clock = time.time() if now is None else now
     chance = rng or random.Random()  # noqa: S311 - ids for test events, not secrets
@@ -144,15 +148,15 @@ def plan(
         for item in _expand(ref):
             if isinstance(item, bytes):
                 fixture = _from_stdin(item, provider)
-                deliveries.append(_from_fixture(fixture, "stdin", sets, unsets))
+                deliveries.append(_from_fixture(fixture, "stdin", sets, unsets, fresh_ids))
             elif isinstance(item, Path) and item.suffix == ".toml":
                 deliveries.extend(_from_scenario(item, environ, clock, chance, sets, unsets))
             elif isinstance(item, Path):
                 fixture = fixtures.load_file(item, provider=provider)
-                deliveries.append(_from_fixture(fixture, _display(item), sets, unsets))
+                deliveries.append(_from_fixture(fixture, _display(item), sets, unsets, fresh_ids))
             else:
                 fixture = fixtures.load(item, provider=provider)
-                deliveries.append(_from_fixture(fixture, item, sets, unsets))
+                deliveries.append(_from_fixture(fixture, item, sets, unsets, fresh_ids))
     if not deliveries:
         raise UsageError("nothing to replay: the inputs hold no fixtures or scenarios")
     return deliveries
@@ -219,9 +223,14 @@ def _from_stdin(body: bytes, provider: str | None) -> fixtures.Fixture:
 
 
 def _from_fixture(
-    fixture: fixtures.Fixture, source: str, sets: Sequence[str], unsets: Sequence[str]
+    fixture: fixtures.Fixture,
+    source: str,
+    sets: Sequence[str],
+    unsets: Sequence[str],
+    fresh_ids: bool = False,
 ) -> Delivery:
-    body = fixtures.apply_overrides(fixture.body, list(sets), list(unsets), origin=source)
+    body = fixtures.with_fresh_ids(fixture.body, fixture.provider) if fresh_ids else fixture.body
+    body = fixtures.apply_overrides(body, list(sets), list(unsets), origin=source)
     module = providers.get(fixture.provider)
     return Delivery(source, fixture.provider, module.event_type(body), body, None)
 
