@@ -86,7 +86,10 @@ def explain_mismatch(name: str, body: bytes, headers: Mapping[str, str], secret:
             "the body's keys are in alphabetical order, which platforms do not send: it was "
             "probably re-serialised with sorted keys; verify the raw bytes as received"
         )
-    return "check that the secret is this endpoint's signing secret (not an API token secret)"
+    return (
+        "the body changed after signing, or the secret is not this endpoint's signing secret "
+        "(not an API token secret)"
+    )
 
 
 def _key_variants(provider: providers.Provider, secret: str) -> Iterator[tuple[str, bytes]]:

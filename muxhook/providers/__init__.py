@@ -224,7 +224,8 @@ class Provider:
             raise SignatureError(
                 "stale",
                 f"the timestamp is {age:.0f} s old, over the {tolerance:.0f} s tolerance "
-                "(re-sign it, or pass --now/--tolerance to check an old capture)",
+                f"(signed {duration(age)} ago: re-sign it, or pass --now/--tolerance to check "
+                "an old capture)",
                 provider=self.NAME,
             )
         if max_future is not None and -age > max_future:
@@ -235,8 +236,8 @@ class Provider:
             )
             raise SignatureError(
                 "future",
-                f"the timestamp is {-age:.0f} s in the future, over the {max_future:.0f} s "
-                f"allowed for clock skew{hint}",
+                f"the timestamp is {-age:.0f} s in the future ({duration(-age)} ahead), over "
+                f"the {max_future:.0f} s allowed for clock skew{hint}",
                 provider=self.NAME,
             )
         return Verdict(self.NAME, self.HEADER, timestamp=t, age=age)
@@ -444,6 +445,23 @@ def timestamped_header(value: str, *, time_key: str, signature_key: str) -> dict
         if sep and key in fields:
             fields[key].append(val)
     return fields
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` in the unit a person would say: ``5 minutes``, ``3 years``."""
+    units = (
+        ("year", 365.25 * 86_400),
+        ("month", 30.44 * 86_400),
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+    )
+    for name, size in units:
+        if seconds >= 1.5 * size or (name == "minute" and seconds >= 90):
+            count = round(seconds / size)
+            return f"{count} {name}{'s' if count != 1 else ''}"
+    count = round(seconds)
+    return f"{count} second{'s' if count != 1 else ''}"
 
 
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,15}")
