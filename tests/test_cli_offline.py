@@ -303,3 +303,26 @@ def test_sign_keeps_the_fixtures_ids_unless_asked(cli: CLI, secrets: None) -> No
     )
     assert kept == fixture
     assert fresh["id"] != fixture["id"] and fresh["data"]["id"] != fixture["data"]["id"]
+
+
+def test_bare_muxhook_prints_its_help_once_and_exits_0(tmp_path: Path) -> None:
+    from tests.listening import run_muxhook
+
+    for args in ((), ("log",)):
+        run = run_muxhook(tmp_path, *args)
+        assert run.returncode == 0
+        assert run.stdout.count("Usage: muxhook") == 1, run.stdout
+        assert run.stderr == ""
+
+
+def test_help_reads_cleanly(tmp_path: Path) -> None:
+    from tests.listening import run_muxhook
+
+    listen = run_muxhook(tmp_path, "listen", "--help").stdout
+    assert "<bool>" not in listen  # a flag takes no value, so it shows none
+    assert "--forward-invalid " in listen
+    replay = run_muxhook(tmp_path, "log", "replay", "--help").stdout
+    assert replay.startswith("Usage: muxhook log replay [OPTIONS] [ID]...\n")
+    sign = run_muxhook(tmp_path, "sign", "--help").stdout
+    assert "in listen it is --forward-to" in " ".join(sign.split())
+    assert "cloudflare" in sign
