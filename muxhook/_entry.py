@@ -39,6 +39,7 @@ FAST_COMMANDS: dict[str, tuple[Opt, ...]] = {
         Opt("unset", ("--unset",), "multi"),
         Opt("format_", ("--format", "-f"), "str", "header"),
         Opt("to", ("--to",), "str"),
+        Opt("fresh_ids", ("--fresh-ids",), "flag", False),
     ),
     "verify": (
         Opt("body_file", (), "str", "-"),
@@ -81,6 +82,7 @@ FAST_COMMANDS: dict[str, tuple[Opt, ...]] = {
         Opt("since", ("--since",), "str"),
         Opt("limit", ("--limit",), "int"),
         Opt("db", ("--db",), "str"),
+        Opt("fresh_ids", ("--fresh-ids",), "flag", False),
     ),
 }
 

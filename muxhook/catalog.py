@@ -1,6 +1,6 @@
 """Look up event types across the providers' catalogs.
 
-A bare name belongs to Mux, the default provider; ``fastpix:video.media.ready``
+A bare name belongs to the default provider (Mux); ``fastpix:video.media.ready``
 and ``millicast:media.completed`` name another provider's event.
 """
 
@@ -22,12 +22,13 @@ def split_name(ref: str, default_provider: str | None = None) -> tuple[str, str]
     prefix, sep, rest = ref.partition(":")
     if sep and prefix in providers.NAMES:
         return prefix, rest
-    return default_provider or "mux", ref
+    return default_provider or providers.DEFAULT, ref
 
 
 def qualified(provider: str, name: str) -> str:
-    """The name as a user types it: bare for Mux, ``provider:name`` otherwise."""
-    return name if provider == "mux" else f"{provider}:{name}"
+    """The name as a user types it: bare for the default provider, ``provider:name``
+    otherwise."""
+    return name if provider == providers.DEFAULT else f"{provider}:{name}"
 
 
 def iter_events(provider: str | None = None) -> Iterator[tuple[str, EventType]]:

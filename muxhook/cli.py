@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from muxhook import __version__, commands
+from muxhook import __version__, commands, providers
 from muxhook.errors import ExitCode
 
 __all__ = ["app", "main", "run"]
@@ -16,13 +16,14 @@ __all__ = ["app", "main", "run"]
 app = typer.Typer(
     name="muxhook",
     help="Sign, verify, trigger, listen to and replay video-platform webhooks "
-    "(Mux, FastPix, Millicast), offline.",
+    "(Mux, FastPix, Millicast, Cloudflare Stream), offline.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: no boxes, and flags without a "<bool>" type
     pretty_exceptions_show_locals=False,  # a secret must never reach a traceback
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-PROVIDERS = "mux, fastpix or millicast"
+PROVIDERS = ", ".join(providers.NAMES)
 
 
 def _complete_event(incomplete: str) -> list[str]:
@@ -64,7 +65,7 @@ SecretOpt = Annotated[
 ProviderOpt = Annotated[
     str | None,
     typer.Option(
-        "--provider", help=f"Provider: {PROVIDERS} (default: detected).", show_default=False
+        "--provider", help=f"Provider: one of {PROVIDERS} (default: detected).", show_default=False
     ),
 ]
 SetOpt = Annotated[
@@ -96,6 +97,14 @@ ForwardSecretOpt = Annotated[
         help="Re-sign forwarded events with this secret (default: MUXHOOK_FORWARD_SECRET, "
         "then .env).",
         show_default=False,
+    ),
+]
+FreshIdsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fresh-ids",
+        help="Give the event a new event id and object id (default: the fixture's, "
+        "for a deterministic run).",
     ),
 ]
 HeaderOpt = Annotated[
@@ -133,7 +142,12 @@ def sign(
     unset: UnsetOpt = None,
     format_: Annotated[
         str,
-        typer.Option("--format", "-f", help="What to print: header, json, curl or httpie."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="What to print: header, json, curl or httpie (here -f is --format; in listen "
+            "it is --forward-to).",
+        ),
     ] = "header",
     to: Annotated[
         str | None,
@@ -143,6 +157,7 @@ def sign(
             show_default=False,
         ),
     ] = None,
+    fresh_ids: FreshIdsOpt = False,
 ) -> None:
     """Sign a fixture and print the headers, JSON, or a curl/HTTPie command."""
     _exit(
@@ -156,6 +171,7 @@ def sign(
             unset=unset,
             format_=format_,
             to=to,
+            fresh_ids=fresh_ids,
         )
     )
 
@@ -164,7 +180,7 @@ def sign(
 def verify(
     body_file: Annotated[
         str,
-        typer.Argument(metavar="[BODY_FILE|-]", help="The raw body (default: stdin)."),
+        typer.Argument(metavar="BODY_FILE", help="The raw body; - or none: stdin."),
     ] = "-",
     header: HeaderOpt = None,
     headers_file: Annotated[
@@ -224,6 +240,14 @@ def trigger(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Accept a self-signed TLS certificate.")
     ] = False,
+    keep_ids: Annotated[
+        bool,
+        typer.Option(
+            "--keep-ids",
+            help="Send the fixture's event id and object id (default: fresh ones each time, "
+            "so an app that ignores duplicates takes every trigger).",
+        ),
+    ] = False,
 ) -> None:
     """Sign a fixture now and POST it to your app; fail unless it answers 2xx."""
     _exit(
@@ -238,6 +262,7 @@ def trigger(
             header=header,
             timeout=timeout,
             insecure=insecure,
+            keep_ids=keep_ids,
         )
     )
 
@@ -409,9 +434,7 @@ SinceOpt = Annotated[
 ]
 IdsArg = Annotated[
     list[int] | None,
-    typer.Argument(
-        metavar="[ID]...", help="Event ids from 'muxhook log list'.", show_default=False
-    ),
+    typer.Argument(metavar="ID", help="Event ids from 'muxhook log list'.", show_default=False),
 ]
 
 
@@ -420,7 +443,7 @@ def replay(
     inputs: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[FIXTURE|DIR|GLOB|EVENT|SCENARIO|-]...",
+            metavar="INPUT",
             help="What to send: fixture files, folders (recursive, sorted), globs, event names, "
             "scenario files (.toml), or - for stdin.",
             autocompletion=_complete_event,
@@ -501,6 +524,7 @@ def replay(
         typer.Option("--limit", help="With --from-log: at most this many.", show_default=False),
     ] = None,
     db: DbOpt = None,
+    fresh_ids: FreshIdsOpt = False,
 ) -> None:
     """Send saved events, freshly signed, to your app; fail when it mishandles one (for CI)."""
     if not to:
@@ -534,6 +558,7 @@ def replay(
             since=since,
             limit=limit,
             db=db,
+            fresh_ids=fresh_ids,
         )
     )
 
@@ -541,6 +566,7 @@ def replay(
 log_app = typer.Typer(
     help="The event log: every request listen received, with its verdict and attempts.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(log_app, name="log")
 
@@ -654,7 +680,9 @@ def log_export(
     )
 
 
-ngrok_app = typer.Typer(help="The ngrok agent that listen's tunnel runs.", no_args_is_help=True)
+ngrok_app = typer.Typer(
+    help="The ngrok agent that listen's tunnel runs.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(ngrok_app, name="ngrok")
 
 
@@ -691,8 +719,12 @@ def run() -> None:
         code = app(prog_name="muxhook", standalone_mode=False)
     except usage_error as error:
         context = getattr(error, "ctx", None)
-        if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
-            sys.stdout.write(context.get_help() + "\n")  # bare `muxhook log`: show its help
+        if type(error).__name__ == "NoArgsIsHelpError":
+            # Bare `muxhook` or `muxhook log`: the help, once. Typer's rich formatter has
+            # printed it already while making the error; a plain one returns it as text.
+            text = error.format_message()  # type: ignore[attr-defined]
+            if text:
+                sys.stdout.write(text + "\n")
             sys.exit(0)
         where = f" (see '{context.command_path} --help')" if context is not None else ""
         message = error.format_message()  # type: ignore[attr-defined]

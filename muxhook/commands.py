@@ -82,7 +82,9 @@ def _secret(provider: str, explicit: str | None) -> str:
     return found.value
 
 
-def _load_fixture(ref: str, provider: str | None, sets: list[str], unsets: list[str]) -> Fixture:
+def _load_fixture(
+    ref: str, provider: str | None, sets: list[str], unsets: list[str], *, fresh_ids: bool = False
+) -> Fixture:
     from muxhook import fixtures, providers
 
     if ref == "-":
@@ -91,7 +93,10 @@ def _load_fixture(ref: str, provider: str | None, sets: list[str], unsets: list[
         fixture = fixtures.Fixture(name, body, providers.get(name).event_type(body))
     else:
         fixture = fixtures.load(ref, provider=provider)
-    body = fixtures.apply_overrides(fixture.body, sets, unsets, origin=ref)
+    body = fixture.body
+    if fresh_ids:
+        body = fixtures.with_fresh_ids(body, fixture.provider)
+    body = fixtures.apply_overrides(body, sets, unsets, origin=ref)
     if body is fixture.body:
         return fixture
     module = providers.get(fixture.provider)
@@ -109,13 +114,14 @@ def sign(
     unset: list[str] | None = None,
     format_: str = "header",
     to: str | None = None,
+    fresh_ids: bool = False,
 ) -> ExitCode:
     """Print the headers (or a curl/HTTPie command, or JSON) that sign a fixture."""
     from muxhook import render, signing
 
     if format_ not in FORMATS:
         raise UsageError(f"--format {format_!r}: choose one of {', '.join(FORMATS)}")
-    fixture = _load_fixture(event, provider, set_ or [], unset or [])
+    fixture = _load_fixture(event, provider, set_ or [], unset or [], fresh_ids=fresh_ids)
     key = _secret(fixture.provider, secret)
     headers = signing.sign(fixture.body, secret=key, provider=fixture.provider, timestamp=timestamp)
     url = to or DEFAULT_URL.format(provider=fixture.provider)
@@ -134,20 +140,12 @@ def sign(
 
 
 def _read_headers(header: list[str], headers_file: str | None) -> dict[str, str]:
-    pairs: list[str] = list(header)
+    from muxhook.headers import parse_header_line, read_headers_file
+
+    pairs = [parse_header_line(text) for text in header]
     if headers_file:
-        try:
-            text = Path(headers_file).read_text(encoding="utf-8")
-        except OSError as error:
-            raise UsageError(f"{headers_file}: cannot read it ({error.strerror})") from None
-        pairs += [line for line in text.splitlines() if line.strip()]
-    parsed: dict[str, str] = {}
-    for line in pairs:
-        name, sep, value = line.partition(":")
-        if not sep or not name.strip() or " " in name.strip():
-            raise UsageError(f"header {line[:40]!r} is not 'Name: value'")
-        parsed[name.strip()] = value.strip()
-    return parsed
+        pairs += read_headers_file(headers_file)
+    return dict(pairs)
 
 
 def verify(
@@ -247,16 +245,22 @@ def trigger(
     header: list[str] | None = None,
     timeout: float = 10.0,
     insecure: bool = False,
+    keep_ids: bool = False,
 ) -> ExitCode:
-    """Sign a fixture now and POST it to ``to``; exit non-zero unless the app answers 2xx."""
+    """Sign a fixture now and POST it to ``to``; exit non-zero unless the app answers 2xx.
+
+    The event id and object id are fresh on every call (unless ``keep_ids``), so an app
+    that ignores duplicates takes each trigger as a new event."""
     from muxhook import delivery, render, signing
     from muxhook.forward import check_url
 
     check_url(to)  # a bad URL is bad input: said before anything else
-    fixture = _load_fixture(event, provider, set_ or [], unset or [])
+    fixture = _load_fixture(event, provider, set_ or [], unset or [], fresh_ids=not keep_ids)
     key = _secret(fixture.provider, secret)
     headers = signing.sign(fixture.body, secret=key, provider=fixture.provider)
-    headers.update(_read_headers(header or [], None))
+    from muxhook.headers import parse_extra_headers
+
+    headers.update(parse_extra_headers(header or []))
     out.request_line(to, fixture.event_type, fixture.provider)
     answer = delivery.post(to, fixture.body, headers, timeout=timeout, verify_tls=not insecure)
     out.response_line(
@@ -326,7 +330,7 @@ def _listen_secrets(provider: str | None, secret: str | None, out: Output) -> di
             shown = f"secret {mask(resolved.value)} from {resolved.source}"
             out.say(f"  verifying {label} signatures ({shown})")
     if not found:
-        module = providers.get(provider or "mux")
+        module = providers.get(provider or providers.DEFAULT)
         out.warn(
             f"no signing secret: events are recorded and forwarded unverified; set "
             f"{module.SECRET_ENV}, add it to .env, or pass --secret"
@@ -396,7 +400,8 @@ def listen(
 ) -> ExitCode:
     """Receive webhooks locally (behind a tunnel), record, verify, show and forward them."""
     from muxhook import listener, pipeline, providers
-    from muxhook.forward import parse_header_option, parse_route
+    from muxhook.forward import parse_route
+    from muxhook.headers import parse_extra_headers
     from muxhook.render import ListenView
     from muxhook.store import EventLog, default_db_path
 
@@ -409,7 +414,7 @@ def listen(
     if concurrency < 1 or retries < 0 or forward_timeout <= 0:
         raise UsageError("--concurrency must be ≥ 1, --retries ≥ 0 and --forward-timeout > 0")
     routes = tuple(parse_route(text) for text in forward_to or [])
-    extra = tuple(parse_header_option(text) for text in header or [])
+    extra = parse_extra_headers(header or [])
     limit = _parse_size(max_body)
     url_path = path or f"/webhooks/{provider or 'mux'}"
     if not url_path.startswith("/"):
@@ -459,12 +464,8 @@ def listen(
     )
     view = ListenView(out, json_lines=json_, verbose=verbose)
     local = f"http://{host if ':' not in host else f'[{host}]'}:{local_port}{url_path}"
-    label = providers.get(provider or "mux").LABEL
-    where = (
-        f"{label}: Dashboard › Settings › Webhooks › URL to notify"
-        if (provider or "mux") == "mux"
-        else f"{label}'s webhook settings as the URL"
-    )
+    platform = providers.get(provider or providers.DEFAULT)
+    where = f"{platform.LABEL}: {platform.DASHBOARD}"
 
     def ready() -> None:
         if public:
@@ -1152,12 +1153,14 @@ def replay(
     since: str | None = None,
     limit: int | None = None,
     db: str | None = None,
+    fresh_ids: bool = False,
 ) -> ExitCode:
     """Send fixtures, scenarios or logged events, freshly signed; check what the app answers."""
     from muxhook import providers
     from muxhook import replay as engine
     from muxhook.errors import DeliveryError
-    from muxhook.forward import check_url, parse_header_option
+    from muxhook.forward import check_url
+    from muxhook.headers import parse_extra_headers
     from muxhook.render import ReplayView
 
     # Everything is checked before anything is sent.
@@ -1167,11 +1170,16 @@ def replay(
         raise UsageError("--concurrency must be ≥ 1, --duplicates ≥ 0 and --timeout > 0")
     if provider:
         providers.get(provider)
-    extra = tuple(parse_header_option(text) for text in header or [])
+    extra = parse_extra_headers(header or [])
     deliveries: list[engine.Delivery] = []
     if inputs:
         deliveries += engine.plan(
-            inputs, provider=provider, sets=set_ or [], unsets=unset or [], environ=os.environ
+            inputs,
+            provider=provider,
+            sets=set_ or [],
+            unsets=unset or [],
+            environ=os.environ,
+            fresh_ids=fresh_ids,
         )
     if from_log:
         with _open_log(db, read_only=True) as log:

@@ -11,10 +11,7 @@ microseconds of HMAC, so trying them all costs nothing a person would notice.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import re
 from collections.abc import Iterator, Mapping
 
 from muxhook import providers
@@ -23,45 +20,55 @@ __all__ = ["explain_header_shape", "explain_mismatch", "explain_missing"]
 
 
 def explain_missing(name: str, headers: Mapping[str, str]) -> str | None:
-    """When the expected header is absent, say which provider's header is there."""
+    """When the expected header is absent, say which provider's header is there, or which
+    header is there in a shape no provider signs with."""
     other = providers.detect(headers)
     if other and other != name:
-        module = providers.get(other)
+        provider = providers.get(other)
         return (
-            f"the request carries {module.HEADER}: it was signed by {module.LABEL}; "
+            f"the request carries {provider.HEADER}: it was signed by {provider.LABEL}; "
             f"use --provider {other}"
         )
+    for provider in providers.all_providers():
+        value = providers.header_value(headers, provider.HEADER)
+        if value is not None and not provider.recognises(headers):
+            hint = (
+                f"it has a {provider.HEADER} header, but not in {provider.LABEL}'s form "
+                f"({provider.SIGNATURE_SHAPE})"
+            )
+            if value.strip().startswith("v1,"):
+                hint += (
+                    "; v1,<base64> is a Standard Webhooks signature, which muxhook does not check"
+                )
+            return hint
     return None
 
 
 def explain_header_shape(name: str, value: str) -> str | None:
     """A header value shaped like another provider's signature says where it came from."""
-    text = value.strip()
-    if name != "millicast" and text.startswith("sha1="):
-        return "that value looks like a Millicast signature (sha1=…); use --provider millicast"
-    if name != "fastpix" and re.fullmatch(r"[A-Za-z0-9+/]{43}=", text):
-        return "that value looks like a FastPix signature (base64); use --provider fastpix"
-    if name != "mux" and re.match(r"t=\d+,", text):
-        return "that value looks like a Mux signature (t=…,v1=…); use --provider mux"
+    for other in providers.all_providers():
+        if other.NAME != name and other.looks_like(value):
+            return f"that value looks like a {other.LABEL} signature; use --provider {other.NAME}"
     return None
 
 
 def explain_mismatch(name: str, body: bytes, headers: Mapping[str, str], secret: str) -> str | None:
     """The usual mistake that explains a signature mismatch, or None."""
-    module = providers.get(name)
-    value = providers.header_value(headers, module.HEADER) or ""
+    provider = providers.get(name)
+    value = providers.header_value(headers, provider.HEADER) or ""
     shape = explain_header_shape(name, value)
     if shape:
         return shape
-    parsed = module.parse_header(value)
-    if name == "mux" and any(s != s.lower() for s in parsed.signatures):
-        return "the v1 signature has uppercase hex; Mux sends lowercase, so the header was altered"
+    parsed = provider.parse_header(value)
+    shown = provider.header_hint(parsed)
+    if shown:
+        return shown
 
     def matches(candidate_body: bytes, key: bytes) -> bool:
-        expected = module.signature(candidate_body, key, parsed.timestamp)
+        expected = provider.signature(candidate_body, key, parsed.timestamp)
         return providers.any_matches(expected, parsed.signatures)
 
-    keys = list(_key_variants(name, secret))
+    keys = list(_key_variants(provider, secret))
     bodies = list(_body_variants(body))
     right_key = keys[0][1]
     for body_story, candidate in bodies:
@@ -79,39 +86,23 @@ def explain_mismatch(name: str, body: bytes, headers: Mapping[str, str], secret:
             "the body's keys are in alphabetical order, which platforms do not send: it was "
             "probably re-serialised with sorted keys; verify the raw bytes as received"
         )
-    return "check that the secret is this endpoint's signing secret (not an API token secret)"
+    return (
+        "the body changed after signing, or the secret is not this endpoint's signing secret "
+        "(not an API token secret)"
+    )
 
 
-def _key_variants(name: str, secret: str) -> Iterator[tuple[str, bytes]]:
+def _key_variants(provider: providers.Provider, secret: str) -> Iterator[tuple[str, bytes]]:
     """The right key first, then the keys of the usual mistakes, each with its story."""
-    module = providers.get(name)
-    yield "", module.secret_key(secret)
+    yield "", provider.secret_key(secret)
     stripped = secret.strip().strip("\"'").strip()
     if stripped != secret and stripped:
         yield (
             "the secret has surrounding whitespace or quotes; remove them "
             "(check --secret, the environment variable or .env)",
-            module.secret_key(stripped),
+            provider.secret_key(stripped),
         )
-    if name == "mux":
-        yield (
-            "the signature was made with a newline after the secret (a secret read from a "
-            "file without stripping it)",
-            module.secret_key(secret + "\n"),
-        )
-        decoded = _b64decode(secret)
-        if decoded is not None:
-            yield (
-                "the signature was made with the base64-decoded secret; Mux keys the HMAC with "
-                "the secret exactly as shown (UTF-8), do not decode it",
-                decoded,
-            )
-    else:
-        yield (
-            f"the signature was made with the secret used raw; {module.LABEL} keys the HMAC with "
-            "the base64-decoded secret",
-            secret.encode("utf-8"),
-        )
+    yield from provider.key_mistakes(secret)
 
 
 def _body_variants(body: bytes) -> Iterator[tuple[str, bytes]]:
@@ -183,10 +174,3 @@ def _keys_sorted(body: bytes) -> bool:
         return False
     keys = list(parsed) if isinstance(parsed, dict) else []
     return len(keys) >= 3 and keys == sorted(keys)
-
-
-def _b64decode(text: str) -> bytes | None:
-    try:
-        return base64.b64decode(text.strip() + "=" * (-len(text.strip()) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None

@@ -57,8 +57,7 @@ def load(ref: str, *, provider: str | None = None) -> Fixture:
     if path.exists() or ref.endswith(_PATH_SUFFIXES) or "/" in ref or "\\" in ref:
         return load_file(path, provider=provider)
     name, event = catalog.lookup(ref, provider)
-    suffix = ".jpg" if event.name == "thumbnail" else ".json"
-    bundled = bundled_dir() / name / f"{event.name}{suffix}"
+    bundled = bundled_dir() / name / providers.get(name).fixture_name(event.name)
     fixture = load_file(bundled, provider=name)
     return fixture._replace(event_type=event.name)
 
@@ -150,6 +149,56 @@ def apply_overrides(body: bytes, sets: list[str], unsets: list[str], *, origin: 
         raise FixtureError(f"{where}the body would nest too deeply") from None
     except UnicodeEncodeError:
         raise FixtureError(f"{where}a --set value is not valid UTF-8 text") from None
+
+
+def with_fresh_ids(body: bytes, provider: str) -> bytes:
+    """``body`` with a new event id and object id, each the same shape as the one it replaces.
+
+    Every string in the body equal to an old id is replaced (``data.id`` is the asset's id
+    as much as ``object.id`` is), so the body stays consistent; an app that ignores
+    duplicates, as the platforms recommend, takes it as a new event. A body with no ids
+    (or not JSON) is returned as it is.
+    """
+    described = providers.get(provider).describe(body)
+    old = [value for value in (described.event_id, described.object_id) if value]
+    if not old:
+        return body
+    mapping = {value: _fresh_like(value) for value in old}
+    document = _replace_strings(json.loads(body), mapping)
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+_HEX = re.compile(r"[0-9a-f]{16,}|[0-9A-F]{16,}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def _fresh_like(value: str) -> str:
+    """A random value shaped like ``value``: a UUID stays a UUID (v4), a digit a digit, a
+    letter a letter of the same case; other characters stay."""
+    import secrets
+    import string
+    import uuid
+
+    if _UUID.fullmatch(value):
+        return str(uuid.uuid4())
+    if _HEX.fullmatch(value):
+        fresh_hex = secrets.token_hex(len(value) // 2 + 1)[: len(value)]
+        return fresh_hex.upper() if value.isupper() else fresh_hex
+    pools = (string.digits, string.ascii_lowercase, string.ascii_uppercase)
+    fresh = "".join(
+        next((secrets.choice(pool) for pool in pools if char in pool), char) for char in value
+    )
+    return fresh if fresh != value else _fresh_like(value)
+
+
+def _replace_strings(node: object, mapping: dict[str, str]) -> object:
+    if isinstance(node, str):
+        return mapping.get(node, node)
+    if isinstance(node, list):
+        return [_replace_strings(item, mapping) for item in node]
+    if isinstance(node, dict):
+        return {key: _replace_strings(value, mapping) for key, value in node.items()}
+    return node
 
 
 def _not_json(constant: str) -> object:

@@ -26,7 +26,6 @@ __all__ = [
     "Route",
     "check_url",
     "forwardable_headers",
-    "parse_header_option",
     "parse_route",
 ]
 
@@ -86,19 +85,6 @@ def parse_route(text: str) -> Route:
             "event glob: 'video.asset.*=http://localhost:3000/hooks'"
         )
     return Route(pattern or None, url)
-
-
-def parse_header_option(text: str) -> tuple[str, str]:
-    """``-H 'Name: value'`` → ``("Name", "value")``."""
-    name, sep, value = text.partition(":")
-    if not sep or not name.strip() or " " in name.strip() or "\r" in text or "\n" in text:
-        raise UsageError(f"-H {text!r}: write 'Name: value' on one line")
-    if name.strip().lower() == "expect":
-        raise UsageError(
-            f"-H {text!r}: muxhook never forwards Expect (it sends your app the whole body "
-            "at once); leave it out"
-        )
-    return name.strip(), value.strip()
 
 
 def forwardable_headers(

@@ -33,6 +33,10 @@ __all__ = [
     "Asset",
     "AssetDelivery",
     "AssetTrack",
+    "CloudflareInput",
+    "CloudflarePlayback",
+    "CloudflareStatus",
+    "CloudflareVideo",
     "DeliveredSecondsByResolution",
     "DeliveryReport",
     "DirectiveRun",
@@ -699,15 +703,88 @@ class MillicastEvent(_Model):
         return self.data
 
 
+# --- Cloudflare Stream ----------------------------------------------------------
+
+
+class CloudflareStatus(_Model):
+    """A video's processing state; the error reason is spelled two ways in the docs."""
+
+    state: str | None = None  # ready | error | inprogress | queued | downloading …
+    pctComplete: str | Number | None = None
+    step: str | None = None
+    errorReasonCode: str | None = None
+    errorReasonText: str | None = None
+    errReasonCode: str | None = None
+    errReasonText: str | None = None
+
+    @property
+    def reason_code(self) -> str | None:
+        """The error reason code, whichever spelling carried it."""
+        return self.errorReasonCode or self.errReasonCode
+
+    @property
+    def reason_text(self) -> str | None:
+        """The error reason text, whichever spelling carried it."""
+        return self.errorReasonText or self.errReasonText
+
+
+class CloudflareInput(_Model):
+    """The uploaded file's dimensions."""
+
+    width: int | None = None
+    height: int | None = None
+
+
+class CloudflarePlayback(_Model):
+    """Manifest URLs."""
+
+    hls: str | None = None
+    dash: str | None = None
+
+
+class CloudflareVideo(_Model):
+    """A Cloudflare Stream notification: the video object itself (there is no envelope)."""
+
+    uid: str
+    creator: str | None = None
+    thumbnail: str | None = None
+    thumbnailTimestampPct: Number | None = None
+    readyToStream: bool | None = None
+    status: CloudflareStatus | None = None
+    meta: dict[str, Any] | None = None
+    labels: list[str] | None = None
+    created: str | None = None
+    modified: str | None = None
+    size: int | None = None
+    preview: str | None = None
+    duration: Number | None = None
+    input: CloudflareInput | None = None
+    playback: CloudflarePlayback | None = None
+
+    @property
+    def type(self) -> str:
+        """The event's name, from ``status.state``: ``video.ready`` or ``video.error``."""
+        state = self.status.state if self.status else None
+        return f"video.{state or ('ready' if self.readyToStream else 'unknown')}"
+
+    @property
+    def id(self) -> None:
+        """Stream sends no event id: a notification is told apart by ``uid`` and ``modified``."""
+        return None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The whole body: the video is both the envelope and the data."""
+        return self.dump()
+
+    def typed_data(self) -> CloudflareVideo:
+        """The video itself (``data`` is the whole body)."""
+        return self
+
+
 # --- Parsing ------------------------------------------------------------------
 
-WebhookEvent: typing.TypeAlias = MuxEvent | FastPixEvent | MillicastEvent
-
-_ENVELOPES: dict[str, tuple[str, type[WebhookEvent]]] = {
-    "mux": ("Mux", MuxEvent),
-    "fastpix": ("FastPix", FastPixEvent),
-    "millicast": ("Millicast", MillicastEvent),
-}
+WebhookEvent: typing.TypeAlias = MuxEvent | FastPixEvent | MillicastEvent | CloudflareVideo
 
 _M = typing.TypeVar("_M", bound=BaseModel)
 
@@ -733,13 +810,12 @@ def parse_event(
         or (providers.detect(headers) if headers else None)
         or providers.guess_from_fields(payload)
     )
-    if name not in _ENVELOPES:
-        raise UsageError(f"unknown provider {name!r}; choose one of: {', '.join(_ENVELOPES)}")
-    label, model = _ENVELOPES[name]
+    platform = providers.get(name)
+    model: type[WebhookEvent] = platform.envelope()
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise UsageError(f"not a valid {label} event: {_first_error(exc)}") from None
+        raise UsageError(f"not a valid {platform.LABEL} event: {_first_error(exc)}") from None
 
 
 def _load(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:

@@ -34,8 +34,6 @@ from muxhook.store import Attempt, EventLog, GroupCommit, Incoming, Resign, Targ
 
 __all__ = ["Answer", "Delivered", "ListenSettings", "Pipeline", "Received", "Stats"]
 
-#: How long each platform waits for one attempt before counting it failed.
-PLATFORM_TIMEOUTS = {"mux": 5.0}
 #: The error of the attempt that stands for a forward listen stopped before it finished.
 CUT_OFF = "cut off: muxhook stopped"
 
@@ -438,7 +436,7 @@ class Pipeline:
                 self.stats.left_cut_off[received.row] = None
         delivered = Delivered(received, attempt, number, final)
         self._show(self.reporter.delivered, delivered)
-        limit = PLATFORM_TIMEOUTS.get(received.provider or "")
+        limit = providers.get(received.provider).ATTEMPT_TIMEOUT if received.provider else None
         if limit and attempt.latency_ms is not None and attempt.latency_ms > limit * 1000:
             self._show(self.reporter.slow, delivered, limit, received.provider or "")
 
@@ -480,8 +478,7 @@ def _describe(
     name: str | None, incoming: Incoming, headers: Mapping[str, str]
 ) -> providers.Described:
     """What a body says about itself; without a signature header, judged by its shape."""
-    module = providers.get(name or providers.guess(incoming.body))
-    return typing.cast(providers.Described, module.describe(incoming.body, headers))
+    return providers.get(name or providers.guess(incoming.body)).describe(incoming.body, headers)
 
 
 #: Headers of which Node's http keeps the first and drops the rest when repeated; every

@@ -46,4 +46,4 @@ def muxhook_webhook(muxhook_secret: str) -> WebhookFactory:
     """Signed Mux webhooks: ``muxhook_webhook("video.asset.ready", data__passthrough="x")``."""
     from muxhook.testing import WebhookFactory
 
-    return WebhookFactory(secret=muxhook_secret, provider="mux")
+    return WebhookFactory(secret=muxhook_secret)

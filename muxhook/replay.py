@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from muxhook import fixtures, providers, signing
+from muxhook import fixtures, forgery, providers, signing
 from muxhook.errors import FixtureError, UsageError
 from muxhook.forward import Forwarder, OrderedGate, forwardable_headers
 from muxhook.store import Attempt
@@ -135,8 +135,12 @@ def plan(
     now: float | None = None,
     rng: random.Random | None = None,
     stdin: typing.BinaryIO | None = None,
+    fresh_ids: bool = False,
 ) -> list[Delivery]:
-    """Resolve every input into deliveries, in a stable order; raise on the first bad one."""
+    """Resolve every input into deliveries, in a stable order; raise on the first bad one.
+
+    ``fresh_ids`` gives each fixture (not scenario steps, whose ids come from templates) a
+    new event id and object id."""
     environ = environ if environ is not None else {}
     clock = time.time() if now is None else now
     chance = rng or random.Random()  # noqa: S311 - ids for test events, not secrets
@@ -145,15 +149,15 @@ def plan(
         for item in _expand(ref):
             if isinstance(item, bytes):
                 fixture = _from_stdin(item, provider)
-                deliveries.append(_from_fixture(fixture, "stdin", sets, unsets))
+                deliveries.append(_from_fixture(fixture, "stdin", sets, unsets, fresh_ids))
             elif isinstance(item, Path) and item.suffix == ".toml":
                 deliveries.extend(_from_scenario(item, environ, clock, chance, sets, unsets))
             elif isinstance(item, Path):
                 fixture = fixtures.load_file(item, provider=provider)
-                deliveries.append(_from_fixture(fixture, _display(item), sets, unsets))
+                deliveries.append(_from_fixture(fixture, _display(item), sets, unsets, fresh_ids))
             else:
                 fixture = fixtures.load(item, provider=provider)
-                deliveries.append(_from_fixture(fixture, item, sets, unsets))
+                deliveries.append(_from_fixture(fixture, item, sets, unsets, fresh_ids))
     if not deliveries:
         raise UsageError("nothing to replay: the inputs hold no fixtures or scenarios")
     return deliveries
@@ -220,9 +224,14 @@ def _from_stdin(body: bytes, provider: str | None) -> fixtures.Fixture:
 
 
 def _from_fixture(
-    fixture: fixtures.Fixture, source: str, sets: Sequence[str], unsets: Sequence[str]
+    fixture: fixtures.Fixture,
+    source: str,
+    sets: Sequence[str],
+    unsets: Sequence[str],
+    fresh_ids: bool = False,
 ) -> Delivery:
-    body = fixtures.apply_overrides(fixture.body, list(sets), list(unsets), origin=source)
+    body = fixtures.with_fresh_ids(fixture.body, fixture.provider) if fresh_ids else fixture.body
+    body = fixtures.apply_overrides(body, list(sets), list(unsets), origin=source)
     module = providers.get(fixture.provider)
     return Delivery(source, fixture.provider, module.event_type(body), body, None)
 
@@ -300,39 +309,18 @@ def with_duplicates(deliveries: list[Delivery], extra: int) -> list[Delivery]:
 
 def forgeries(delivery: Delivery, secret: str, now: int) -> list[Delivery]:
     """Deliberately bad signatures for one event, each of which the app must refuse (4xx)."""
-    body = delivery.body
-    name = delivery.provider
-    real = signing.sign(body, secret=secret, provider=name, timestamp=now)
-    wrong = signing.sign(body, secret=_other_secret(name), provider=name, timestamp=now)
-    changed = body[:-1] + (b" " if body[-1:] != b" " else b"\t") if body else b" "
-    cases: list[tuple[str, dict[str, str], bytes]] = [
-        ("forged: signed with another secret", wrong, body),
-        ("forged: body changed after signing", real, changed),
-        ("forged: no signature header", _without_signature(real, name), body),
-    ]
-    if name == "mux":
-        stale = signing.sign(body, secret=secret, provider=name, timestamp=now - 86_400)
-        cases.append(("forged: timestamp a day old", stale, body))
     return [
         delivery._replace(
-            kind=kind,
-            body=forged_body,
+            kind=f"forged: {forged.label}",
+            body=forged.body,
             expect=Expectation("4xx"),
-            headers=tuple(headers.items()),
+            headers=tuple(forged.headers.items()),
             group=delivery.group or delivery.source,
         )
-        for kind, headers, forged_body in cases
+        for forged in forgery.forgeries(
+            delivery.body, provider=delivery.provider, secret=secret, now=now
+        )
     ]
-
-
-def _other_secret(provider: str) -> str:
-    # A valid secret of the provider's own form, so the forgery fails only on the signature.
-    return "bXVuaG9vay1mb3JnZXJ5LWtleQ==" if provider != "mux" else "muxhook-forgery-key"
-
-
-def _without_signature(headers: Mapping[str, str], provider: str) -> dict[str, str]:
-    header = providers.get(provider).HEADER.lower()
-    return {k: v for k, v in headers.items() if k.lower() != header}
 
 
 # -- run ----------------------------------------------------------------------------------

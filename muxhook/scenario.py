@@ -67,7 +67,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from muxhook import catalog, fixtures, providers
-from muxhook.errors import FixtureError, MuxhookError
+from muxhook.errors import FixtureError, MuxhookError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -149,11 +149,30 @@ def load_scenario(path: Path) -> Scenario:
     try:
         raw: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise FixtureError(f"{path}: not valid TOML: {error}") from None
+        raise FixtureError(f"{path}: not valid TOML: {_toml_problem(text, error)}") from None
     except RecursionError:
         raise FixtureError(f"{path}: nests too deeply to read") from None
     spec = _check(path, raw)
     return Scenario(path, spec.name, spec.description, spec.provider, raw)
+
+
+def _toml_problem(text: str, error: Exception) -> str:
+    """The parser's message, in plain words for the mistake everyone makes: an inline
+    table (``set = { … }``) continued on the next line, which TOML 1.0 forbids."""
+    message = str(error)
+    where = re.search(r"at line (\d+), column (\d+)", message)
+    if where is None:
+        return message
+    number, column = int(where.group(1)), int(where.group(2))
+    lines = text.splitlines()
+    line = lines[number - 1][: column - 1] if 0 < number <= len(lines) else ""
+    unquoted = re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', "", line)
+    if unquoted.count("{") > unquoted.count("}"):
+        return (
+            f"line {number}: an inline table ({{ … }}) must end on the line it starts; write "
+            "it on one line, or as a table of its own (e.g. [steps.set] after [[steps]])"
+        )
+    return message
 
 
 def render(
@@ -237,7 +256,7 @@ def _check(path: Path, raw: Mapping[str, Any]) -> _Spec:
             raise _Problem(f"version {version!r}: this muxhook reads scenario version {VERSION}")
         name = _string(raw, "name", path.stem)
         description = _string(raw, "description", "")
-        provider = _provider(raw.get("provider", "mux"))
+        provider = _provider(raw.get("provider", providers.DEFAULT))
         variables = raw.get("vars", {})
         if not isinstance(variables, dict):
             raise _Problem("vars must be a table: [vars] with name = value lines")
@@ -356,12 +375,12 @@ def _expect(value: object) -> str:
     """``"2xx"``, ``"200,202"``, ``200`` → the normalised text replay parses."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise _Problem(f"expect must be a string or a status, not {_toml_type(value)}")
-    parts = [part.strip() for part in str(value).lower().split(",") if part.strip()]
-    if not parts or not all(
-        len(p) == 3 and p[0] in "12345" and (p[1:] == "xx" or p[1:].isdigit()) for p in parts
-    ):
-        raise _Problem(f'expect {value!r}: write 2xx, 4xx, 200 or a list such as "200,202"')
-    return ",".join(parts)
+    from muxhook.replay import Expectation  # replay's own parser: one meaning of "2xx"
+
+    try:
+        return Expectation.parse(value).text
+    except UsageError as error:
+        raise _Problem(str(error)) from None
 
 
 def _toml_type(value: object) -> str:

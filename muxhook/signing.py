@@ -21,7 +21,7 @@ DEFAULT_MAX_FUTURE = 300.0
 
 
 def sign(
-    body: bytes, *, secret: str, provider: str = "mux", timestamp: int | None = None
+    body: bytes, *, secret: str, provider: str = providers.DEFAULT, timestamp: int | None = None
 ) -> dict[str, str]:
     """Return the headers that sign ``body`` for ``provider``.
 
@@ -52,8 +52,12 @@ def verify(
     """
     name = provider or providers.detect(headers)
     if name is None:
-        expected = ", ".join(providers.get(n).HEADER for n in providers.NAMES)
-        raise SignatureError("missing_header", f"no signature header (looked for {expected})")
+        expected = ", ".join(p.HEADER for p in providers.all_providers())
+        raise SignatureError(
+            "missing_header",
+            f"no signature header (looked for {expected})",
+            hint=explain_missing("", headers),
+        )
     module = providers.get(name)
     clock = time.time() if now is None else now
     try:

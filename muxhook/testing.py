@@ -31,13 +31,12 @@ is a ``WebhookFactory`` bound to the ``muxhook_secret`` fixture::
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NamedTuple
 
-from muxhook import fixtures, providers
+from muxhook import fixtures, forgery, providers
 from muxhook.errors import UsageError
 from muxhook.signing import sign
 
@@ -119,7 +118,7 @@ class WebhookFactory:
     ``millicast:…`` names pick their own (the secret must then be theirs).
     """
 
-    def __init__(self, secret: str, provider: str = "mux") -> None:
+    def __init__(self, secret: str, provider: str = providers.DEFAULT) -> None:
         providers.get(provider)  # an unknown provider fails here, not at the first call
         self.secret = secret
         self.provider = provider
@@ -159,11 +158,14 @@ class WebhookFactory:
         """
         if how not in ("secret", "body"):
             raise UsageError(f"tampered(how={how!r}): choose 'secret' or 'body'")
-        if how == "secret":
-            forged = _other_secret(self.secret)
-            return _build(name_or_path, forged, self.provider, timestamp, set, unset, overrides)
         genuine = _build(name_or_path, self.secret, self.provider, timestamp, set, unset, overrides)
-        return genuine._replace(body=_alter(genuine.body))
+        stamp = int(time.time()) if timestamp is None else timestamp
+        forged = forgery.forge(
+            how, genuine.body, provider=genuine.provider, secret=self.secret, now=stamp
+        )
+        headers = {**forged.headers}
+        headers.setdefault("Content-Type", "application/json")
+        return genuine._replace(headers=headers, body=forged.body)
 
 
 def _build(
@@ -205,21 +207,3 @@ def _to_json(path: str, value: object) -> str:
         raise UsageError(
             f"override {path}: {value!r} cannot be written as JSON ({error})"
         ) from None
-
-
-def _other_secret(secret: str) -> str:
-    """A well-formed secret (base64, so every provider takes it) that is not ``secret``."""
-    digest = hashlib.sha256(b"muxhook-forgery:" + secret.encode("utf-8")).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-def _alter(body: bytes) -> bytes:
-    """``body`` with one byte changed, still the same kind of document."""
-    if not body:
-        return b" "
-    for position in range(len(body) - 1, -1, -1):
-        byte = body[position]
-        if 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A:
-            flipped = byte + 1 if byte not in (0x39, 0x5A, 0x7A) else byte - 1
-            return body[:position] + bytes([flipped]) + body[position + 1 :]
-    return body[:-1] + bytes([body[-1] ^ 0x01])

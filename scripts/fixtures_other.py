@@ -1,6 +1,6 @@
-"""Write the FastPix and Millicast fixtures: the exact request body of every catalog event.
+"""Write the FastPix, Millicast and Cloudflare Stream fixtures: every catalog event's body.
 
-    python scripts/fixtures_other.py           # (re)write fixtures/fastpix and fixtures/millicast
+    python scripts/fixtures_other.py           # (re)write fixtures/{fastpix,millicast,cloudflare}
     python scripts/fixtures_other.py --check   # exit 1 if a file on disk differs or is missing
 
 Each JSON fixture is compact (no spaces, no trailing newline), UTF-8, and is the body that
@@ -26,6 +26,7 @@ from typing import Any
 from muxhook.providers import EventType
 from muxhook.providers._fastpix_events import EVENTS as FASTPIX_EVENTS
 from muxhook.providers._millicast_events import EVENTS as MILLICAST_EVENTS
+from muxhook.providers.cloudflare import EVENTS as CLOUDFLARE_EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -620,6 +621,82 @@ MILLICAST: dict[str, Builder] = {
 }
 
 
+# --------------------------------------------------------------------------- Cloudflare
+
+#: When the upload was created; processing ends a few minutes later.
+CF_BASE = dt.datetime(2025, 1, 17, 6, 2, 41, 318522, tzinfo=dt.timezone.utc)
+CF_CUSTOMER = "customer-m033z5x00ks6nunl"  # the subdomain Stream serves a customer's videos on
+
+
+def iso_us(moment: dt.datetime) -> str:
+    """Microsecond precision with a Z, as the Stream API writes times."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def cloudflare_video(name: str) -> bytes:
+    """The video object Stream POSTs when processing ends: ``ready``, or ``error`` with a reason.
+
+    Fields in the order the Stream API returns them; the error reason is spelled
+    ``errorReasonCode``/``errorReasonText`` as in the docs' main example.
+    """
+    rng = event_rng("cloudflare", name)
+    uid = hex32(rng)
+    ready = name == "video.ready"
+    host = f"https://{CF_CUSTOMER}.cloudflarestream.com/{uid}"
+    status: JSON = {
+        "state": "ready",
+        "pctComplete": "100.000000",
+        "errorReasonCode": "",
+        "errorReasonText": "",
+    }
+    if not ready:
+        status = {
+            "state": "error",
+            "pctComplete": "",
+            "errorReasonCode": "ERR_MALFORMED_VIDEO",
+            "errorReasonText": "The video was deemed to be corrupted or malformed.",
+        }
+    video: JSON = {
+        "uid": uid,
+        "creator": None,
+        "thumbnail": f"{host}/thumbnails/thumbnail.jpg",
+        "thumbnailTimestampPct": 0,
+        "readyToStream": ready,
+        "readyToStreamAt": iso_us(CF_BASE + dt.timedelta(seconds=172)) if ready else None,
+        "status": status,
+        "meta": {
+            "name": "keynote-2025.mp4",
+            "filename": "keynote-2025.mp4",
+            "filetype": "video/mp4",
+            "title": "Keynote: what we shipped in 2025 — «live»",
+        },
+        "created": iso_us(CF_BASE),
+        "modified": iso_us(CF_BASE + dt.timedelta(seconds=173)),
+        "scheduledDeletion": None,
+        "size": 48_219_113 if ready else 4_096,
+        "preview": f"{host}/watch",
+        "allowedOrigins": [],
+        "requireSignedURLs": False,
+        "uploaded": iso_us(CF_BASE + dt.timedelta(seconds=2)),
+        "uploadExpiry": None,
+        "maxSizeBytes": None,
+        "maxDurationSeconds": None,
+        "duration": 118.4 if ready else -1,
+        "input": {"width": 1920, "height": 1080} if ready else {"width": -1, "height": -1},
+        "playback": {"hls": f"{host}/manifest/video.m3u8", "dash": f"{host}/manifest/video.mpd"},
+        "watermark": None,
+        "clippedFrom": None,
+        "publicDetails": {"title": None, "share_link": None, "channel_link": None, "logo": None},
+    }
+    return dump(video)
+
+
+CLOUDFLARE: dict[str, Builder] = {
+    "video.ready": cloudflare_video,
+    "video.error": cloudflare_video,
+}
+
+
 # --------------------------------------------------------------------------- JPEG
 
 #: Standard (JPEG Annex K.3) luminance DC table: code counts per length 1..16, symbols.
@@ -738,6 +815,7 @@ def main(argv: list[str]) -> int:
     files = {
         **plan("fastpix", FASTPIX_EVENTS, FASTPIX),
         **plan("millicast", MILLICAST_EVENTS, MILLICAST),
+        **plan("cloudflare", CLOUDFLARE_EVENTS, CLOUDFLARE),
     }
     changed = [
         path for path, body in files.items() if not path.is_file() or path.read_bytes() != body
@@ -749,7 +827,7 @@ def main(argv: list[str]) -> int:
     for path in changed:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(files[path])
-    for provider in ("fastpix", "millicast"):
+    for provider in ("fastpix", "millicast", "cloudflare"):
         stale = sorted(
             path.name
             for path in (FIXTURES / provider).iterdir()

@@ -259,3 +259,70 @@ def test_python_dash_m_entry_point() -> None:
         env={**os.environ},
     )
     assert run.returncode == 0 and run.stdout.startswith("muxhook ")
+
+
+def test_trigger_sends_fresh_ids_so_a_deduplicating_app_takes_each_one(
+    cli: CLI, secrets: None
+) -> None:
+    """Mux tells apps to ignore an event id they have seen: a second trigger must not be one."""
+    seen: set[str] = set()
+
+    def deduplicating(request: Received) -> tuple[int, bytes]:
+        event_id = json.loads(request.body)["id"]
+        answer = (200, b"processed") if event_id not in seen else (200, b"duplicate, ignored")
+        seen.add(event_id)
+        return answer
+
+    with serve(RecordingApp(deduplicating)) as app:
+        first = cli("trigger", "video.asset.ready", "--to", app.url)
+        second = cli("trigger", "video.asset.ready", "--to", app.url)
+        kept = cli("trigger", "video.asset.ready", "--to", app.url, "--keep-ids")
+        again = cli("trigger", "video.asset.ready", "--to", app.url, "--keep-ids")
+    assert [r.code for r in (first, second, kept, again)] == [0, 0, 0, 0]
+    assert "processed" in first.stdout and "processed" in second.stdout
+    assert "duplicate, ignored" in again.stdout
+    bodies = [json.loads(r.body) for r in app.requests]
+    fixture = json.loads((FIXTURES / "mux" / "video.asset.ready.json").read_bytes())
+    assert bodies[2]["id"] == bodies[3]["id"] == fixture["id"]
+    assert len({b["id"] for b in bodies[:3]}) == 3
+    for body in bodies[:2]:  # the asset is new too, and consistently so
+        assert body["object"]["id"] == body["data"]["id"] != fixture["data"]["id"]
+        assert {**body, "id": 0, "object": 0, "data": {**body["data"], "id": 0}} == {
+            **fixture,
+            "id": 0,
+            "object": 0,
+            "data": {**fixture["data"], "id": 0},
+        }
+
+
+def test_sign_keeps_the_fixtures_ids_unless_asked(cli: CLI, secrets: None) -> None:
+    fixture = json.loads((FIXTURES / "mux" / "video.asset.ready.json").read_bytes())
+    kept = json.loads(json.loads(cli("sign", "video.asset.ready", "-f", "json").stdout)["body"])
+    fresh = json.loads(
+        json.loads(cli("sign", "video.asset.ready", "-f", "json", "--fresh-ids").stdout)["body"]
+    )
+    assert kept == fixture
+    assert fresh["id"] != fixture["id"] and fresh["data"]["id"] != fixture["data"]["id"]
+
+
+def test_bare_muxhook_prints_its_help_once_and_exits_0(tmp_path: Path) -> None:
+    from tests.listening import run_muxhook
+
+    for args in ((), ("log",)):
+        run = run_muxhook(tmp_path, *args)
+        assert run.returncode == 0
+        assert run.stdout.count("Usage: muxhook") == 1, run.stdout
+        assert run.stderr == ""
+
+
+def test_help_reads_cleanly(tmp_path: Path) -> None:
+    from tests.listening import run_muxhook
+
+    listen = run_muxhook(tmp_path, "listen", "--help").stdout
+    assert "<bool>" not in listen  # a flag takes no value, so it shows none
+    assert "--forward-invalid " in listen
+    replay = run_muxhook(tmp_path, "log", "replay", "--help").stdout
+    assert replay.startswith("Usage: muxhook log replay [OPTIONS] [ID]...\n")
+    sign = run_muxhook(tmp_path, "sign", "--help").stdout
+    assert "in listen it is --forward-to" in " ".join(sign.split())
+    assert "cloudflare" in sign

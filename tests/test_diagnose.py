@@ -86,3 +86,25 @@ def test_uppercase_hex() -> None:
 
 def test_plain_wrong_secret_says_which_secret_to_use() -> None:
     assert "endpoint's signing secret" in hint_for(BODY, HEADERS, secret="another-secret-entirely")
+
+
+def test_a_changed_value_is_not_blamed_on_the_secret_alone() -> None:
+    changed = BODY.replace(b'"duration":5', b'"duration":6')
+    assert hint_for(changed, HEADERS).endswith(
+        "the body changed after signing, or the secret is not this endpoint's signing secret "
+        "(not an API token secret)"
+    )
+
+
+def test_a_stale_timestamp_says_how_old_in_words() -> None:
+    three_years = 3 * 365 * 86_400
+    old = signing.sign(BODY, secret=SECRET, timestamp=NOW - three_years)
+    message = hint_for(BODY, old)
+    assert (
+        f"the timestamp is {three_years} s old, over the 300 s tolerance (signed 3 years ago:"
+        in message
+    )
+    assert "(signed 3 years ago: re-sign it" in message
+    assert "(signed 5 minutes ago: " in hint_for(
+        BODY, signing.sign(BODY, secret=SECRET, timestamp=NOW - 301)
+    )

@@ -64,10 +64,10 @@ INJECTED = """
 import sys
 from muxhook.providers import mux
 
-def signature(body, key, timestamp):
+def signature(self, body, key, timestamp):
     raise RuntimeError("an internal error injected by tests/test_exposure.py")
 
-mux.signature = signature
+mux.Mux.signature = signature
 sys.argv[0] = "muxhook"
 from muxhook._entry import main
 main()

@@ -43,7 +43,8 @@ MAX_BODY = 4096  # the listener below runs with --max-body 4k
 TIMEOUT = 5.0  # every socket operation; no case may hang
 ASSET_READY = (FIXTURES / "mux" / "video.asset.ready.json").read_bytes()
 NO_SIGNATURE = (
-    "no signature header (looked for Mux-Signature, FastPix-Signature, X-Millicast-Signature)"
+    "no signature header (looked for Mux-Signature, FastPix-Signature, X-Millicast-Signature, "
+    "Webhook-Signature)"
 )
 UNSIGNED_ANSWER = f"invalid signature: {NO_SIGNATURE}\n".encode()
 POSIX = os.name == "posix"

@@ -420,6 +420,11 @@ def test_the_scenario_provider_applies_to_bare_names(tmp_path: Path) -> None:
         ('name = 3\n[[steps]]\nevent = "video.asset.ready"\n', "name must be a string"),
         ('vars = 3\n[[steps]]\nevent = "video.asset.ready"\n', "vars must be a table"),
         ("[[steps]\n", "not valid TOML"),
+        (
+            '[[steps]]\nevent = "video.asset.ready"\nset = { "data.id" = "a",\n  "id" = "b" }\n',
+            "not valid TOML: line 3: an inline table ({ … }) must end on the line it starts; "
+            "write it on one line, or as a table of its own (e.g. [steps.set] after [[steps]])",
+        ),
     ],
 )
 def test_bad_top_level(tmp_path: Path, text: str, problem: str) -> None:

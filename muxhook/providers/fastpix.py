@@ -9,27 +9,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 
-from muxhook.errors import SignatureError
-from muxhook.providers import (
-    Described,
-    SignedHeader,
-    Verdict,
-    base64_secret_key,
-    load_object,
-    text_or_none,
-    verify_body_signature,
-)
+from muxhook.providers import Provider
 from muxhook.providers._fastpix_events import EVENTS
 
 __all__ = [
     "EVENTS",
     "HEADER",
     "LABEL",
-    "MODEL",
     "NAME",
+    "PROVIDER",
     "SECRET_ENV",
+    "FastPix",
     "describe",
     "event_type",
     "parse_header",
@@ -39,70 +32,43 @@ __all__ = [
     "verify",
 ]
 
-NAME = "fastpix"
-LABEL = "FastPix"
-HEADER = "FastPix-Signature"
-SECRET_ENV = "FASTPIX_WEBHOOK_SECRET"  # noqa: S105  (a variable name, not a secret)
-MODEL = "FastPixEvent"
+
+class FastPix(Provider):
+    """FastPix video and live-stream webhooks."""
+
+    NAME = "fastpix"
+    LABEL = "FastPix"
+    HEADER = "FastPix-Signature"
+    SIGNATURE_SHAPE = "base64"
+    SECRET_ENV = "FASTPIX_WEBHOOK_SECRET"  # noqa: S105  (a variable name, not a secret)
+    SECRET_IS_BASE64 = True
+    DASHBOARD = "Dashboard › Org Settings › Webhooks › Create new webhook"
+    ENVELOPE = "FastPixEvent"
+    EVENTS = EVENTS
+
+    def signature(self, body: bytes, key: bytes, timestamp: str | None = None) -> str:
+        """Standard base64 of HMAC-SHA256 over the raw body."""
+        return base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode("ascii")
+
+    def looks_like(self, value: str) -> bool:
+        """One standard-base64 SHA-256 digest."""
+        return re.fullmatch(r"[A-Za-z0-9+/]{43}=", value.strip()) is not None
+
+    def claims(self, body: bytes, payload: Mapping[str, object] | None) -> bool:
+        """FastPix envelopes carry a workspace, camelCase times and a webhook id."""
+        return payload is not None and any(
+            key in payload for key in ("workspace", "createdAt", "webhookId")
+        )
 
 
-def secret_key(secret: str) -> bytes:
-    """FastPix keys the HMAC with the base64-decoded secret."""
-    return base64_secret_key(secret, LABEL)
+PROVIDER = FastPix()
 
-
-def signature(body: bytes, key: bytes, timestamp: str | None = None) -> str:
-    """Standard base64 of HMAC-SHA256 over the raw body."""
-    return base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode("ascii")
-
-
-def sign(body: bytes, *, secret: str, timestamp: int | None = None) -> dict[str, str]:
-    """The headers that sign ``body``; ``timestamp`` is accepted and unused."""
-    return {HEADER: signature(body, secret_key(secret)), "Content-Type": "application/json"}
-
-
-def parse_header(value: str) -> SignedHeader:
-    """The header is one base64 value, with no timestamp."""
-    value = value.strip()
-    if not value:
-        raise SignatureError("malformed_header", f"{HEADER} is empty", provider=NAME)
-    return SignedHeader(None, (value,))
-
-
-def verify(
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    secret: str,
-    now: float | None = None,
-    tolerance: float | None = None,
-    max_future: float | None = None,
-) -> Verdict:
-    """Check ``body`` against its ``FastPix-Signature``; raise SignatureError if it fails.
-
-    ``now``, ``tolerance`` and ``max_future`` are accepted for a uniform interface;
-    FastPix signs no timestamp.
-    """
-    return verify_body_signature(
-        body,
-        headers,
-        name=NAME,
-        header=HEADER,
-        parse=parse_header,
-        expected=signature(body, secret_key(secret)),
-    )
-
-
-def describe(body: bytes, headers: Mapping[str, str] | None = None) -> Described:
-    """``type``, ``id`` and ``object.id`` of the envelope."""
-    parsed = load_object(body)
-    if parsed is None:
-        return Described()
-    target = parsed.get("object")
-    object_id = text_or_none(target.get("id")) if isinstance(target, dict) else None
-    return Described(text_or_none(parsed.get("type")), text_or_none(parsed.get("id")), object_id)
-
-
-def event_type(body: bytes, headers: Mapping[str, str] | None = None) -> str | None:
-    """The ``type`` field of the envelope, or None when it has none."""
-    return describe(body, headers).event_type
+# The module-level spelling of the provider, for code that imports the module.
+NAME, LABEL, HEADER, SECRET_ENV = PROVIDER.NAME, PROVIDER.LABEL, PROVIDER.HEADER, FastPix.SECRET_ENV
+secret_key, signature, parse_header = PROVIDER.secret_key, PROVIDER.signature, PROVIDER.parse_header
+sign, verify, describe, event_type = (
+    PROVIDER.sign,
+    PROVIDER.verify,
+    PROVIDER.describe,
+    PROVIDER.event_type,
+)

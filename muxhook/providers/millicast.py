@@ -15,13 +15,11 @@ from collections.abc import Mapping
 from muxhook.errors import SignatureError
 from muxhook.providers import (
     Described,
+    Provider,
     SignedHeader,
-    Verdict,
-    base64_secret_key,
     header_value,
     load_object,
     text_or_none,
-    verify_body_signature,
 )
 from muxhook.providers._millicast_events import EVENTS
 
@@ -29,10 +27,11 @@ __all__ = [
     "EVENTS",
     "HEADER",
     "LABEL",
-    "MODEL",
     "NAME",
+    "PROVIDER",
     "SECRET_ENV",
     "THUMBNAIL",
+    "Millicast",
     "describe",
     "event_type",
     "parse_header",
@@ -42,96 +41,96 @@ __all__ = [
     "verify",
 ]
 
-NAME = "millicast"
-LABEL = "Millicast"
-HEADER = "X-Millicast-Signature"
-SECRET_ENV = "MILLICAST_WEBHOOK_SECRET"  # noqa: S105  (a variable name, not a secret)
-MODEL = "MillicastEvent"
 THUMBNAIL = "thumbnail"
 _PREFIX = "sha1="
+_JPEG = b"\xff\xd8"
 # The field that names what a hook is about, by hook type, most specific first.
 _OBJECT_KEYS = ("mediaAssetId", "recordFileId", "feedId", "transcoderId", "streamId")
 
 
-def secret_key(secret: str) -> bytes:
-    """Millicast keys the HMAC with the base64-decoded secret."""
-    return base64_secret_key(secret, LABEL)
+class Millicast(Provider):
+    """Dolby OptiView Real-time Streaming (Millicast) media hooks."""
+
+    NAME = "millicast"
+    LABEL = "Millicast"
+    HEADER = "X-Millicast-Signature"
+    SIGNATURE_SHAPE = "sha1=…"
+    SECRET_ENV = "MILLICAST_WEBHOOK_SECRET"  # noqa: S105  (a variable name, not a secret)
+    SECRET_IS_BASE64 = True
+    DASHBOARD = "Streaming Dashboard › Webhooks › Create"
+    ENVELOPE = "MillicastEvent"
+    EVENTS = EVENTS
+
+    def signature(self, body: bytes, key: bytes, timestamp: str | None = None) -> str:
+        """``sha1=`` and the lowercase hex HMAC-SHA1 over the raw body."""
+        return _PREFIX + hmac.new(key, body, hashlib.sha1).hexdigest()
+
+    def sign(self, body: bytes, *, secret: str, timestamp: int | None = None) -> dict[str, str]:
+        """The headers that sign ``body``; a JPEG body gets the thumbnail headers too."""
+        headers = {self.HEADER: self.signature(body, self.secret_key(secret))}
+        if body.startswith(_JPEG):
+            headers["Content-Type"] = "image/jpeg"
+            if timestamp is not None:
+                headers["X-Millicast-Timestamp"] = str(int(timestamp) * 1000)
+        else:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def parse_header(self, value: str) -> SignedHeader:
+        """The header is ``sha1=<hex>``; the prefix is required, as the platform's sample checks."""
+        value = value.strip()
+        if not value.startswith(_PREFIX):
+            raise SignatureError(
+                "malformed_header",
+                f"{self.HEADER} must start with 'sha1=' (got {value[:12]!r}…)",
+                provider=self.NAME,
+            )
+        return SignedHeader(None, (value,))
+
+    def describe(self, body: bytes, headers: Mapping[str, str] | None = None) -> Described:
+        """``<type>.<event>`` and the object the hook is about; Millicast sends no event id."""
+        content_type = header_value(headers or {}, "Content-Type") or ""
+        if body.startswith(_JPEG) or content_type.startswith("image/"):
+            stream = header_value(headers or {}, "X-Millicast-Stream-Id")
+            return Described(THUMBNAIL, None, stream)
+        parsed = load_object(body)
+        if parsed is None:
+            return Described()
+        kind, event = text_or_none(parsed.get("type")), text_or_none(parsed.get("event"))
+        name = f"{kind}.{event}" if kind and event else None
+        data = parsed.get("data")
+        object_id = None
+        if isinstance(data, dict):
+            for key in _OBJECT_KEYS:
+                object_id = text_or_none(data.get(key))
+                if object_id:
+                    break
+        return Described(name, None, object_id)
+
+    def claims(self, body: bytes, payload: Mapping[str, object] | None) -> bool:
+        """A JPEG (the thumbnail hook), or an envelope of ``event`` and ``timestamp``."""
+        if body.startswith(_JPEG):
+            return True
+        return payload is not None and "event" in payload and "timestamp" in payload
+
+    def fixture_name(self, event: str) -> str:
+        """The thumbnail hook's fixture is a JPEG."""
+        return f"{event}.jpg" if event == THUMBNAIL else f"{event}.json"
+
+    def looks_like(self, value: str) -> bool:
+        """``sha1=<hex>``."""
+        return value.strip().startswith(_PREFIX)
 
 
-def signature(body: bytes, key: bytes, timestamp: str | None = None) -> str:
-    """``sha1=`` and the lowercase hex HMAC-SHA1 over the raw body."""
-    return _PREFIX + hmac.new(key, body, hashlib.sha1).hexdigest()
+PROVIDER = Millicast()
 
-
-def sign(body: bytes, *, secret: str, timestamp: int | None = None) -> dict[str, str]:
-    """The headers that sign ``body``; a JPEG body gets the thumbnail headers too."""
-    headers = {HEADER: signature(body, secret_key(secret))}
-    if body.startswith(b"\xff\xd8"):
-        headers["Content-Type"] = "image/jpeg"
-        if timestamp is not None:
-            headers["X-Millicast-Timestamp"] = str(int(timestamp) * 1000)
-    else:
-        headers["Content-Type"] = "application/json"
-    return headers
-
-
-def parse_header(value: str) -> SignedHeader:
-    """The header is ``sha1=<hex>``; the prefix is required, as the platform's sample checks."""
-    value = value.strip()
-    if not value.startswith(_PREFIX):
-        raise SignatureError(
-            "malformed_header",
-            f"{HEADER} must start with 'sha1=' (got {value[:12]!r}…)",
-            provider=NAME,
-        )
-    return SignedHeader(None, (value,))
-
-
-def verify(
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    secret: str,
-    now: float | None = None,
-    tolerance: float | None = None,
-    max_future: float | None = None,
-) -> Verdict:
-    """Check ``body`` against its ``X-Millicast-Signature``; raise SignatureError if it fails.
-
-    ``now``, ``tolerance`` and ``max_future`` are accepted for a uniform interface;
-    Millicast signs no timestamp.
-    """
-    return verify_body_signature(
-        body,
-        headers,
-        name=NAME,
-        header=HEADER,
-        parse=parse_header,
-        expected=signature(body, secret_key(secret)),
-    )
-
-
-def describe(body: bytes, headers: Mapping[str, str] | None = None) -> Described:
-    """``<type>.<event>`` and the object the hook is about; Millicast sends no event id."""
-    content_type = header_value(headers or {}, "Content-Type") or ""
-    if body.startswith(b"\xff\xd8") or content_type.startswith("image/"):
-        stream = header_value(headers or {}, "X-Millicast-Stream-Id")
-        return Described(THUMBNAIL, None, stream)
-    parsed = load_object(body)
-    if parsed is None:
-        return Described()
-    kind, event = text_or_none(parsed.get("type")), text_or_none(parsed.get("event"))
-    name = f"{kind}.{event}" if kind and event else None
-    data = parsed.get("data")
-    object_id = None
-    if isinstance(data, dict):
-        for key in _OBJECT_KEYS:
-            object_id = text_or_none(data.get(key))
-            if object_id:
-                break
-    return Described(name, None, object_id)
-
-
-def event_type(body: bytes, headers: Mapping[str, str] | None = None) -> str | None:
-    """``<type>.<event>`` from a JSON body, or ``thumbnail`` for a JPEG body."""
-    return describe(body, headers).event_type
+# The module-level spelling of the provider, for code that imports the module.
+NAME, LABEL, HEADER = PROVIDER.NAME, PROVIDER.LABEL, PROVIDER.HEADER
+SECRET_ENV = Millicast.SECRET_ENV
+secret_key, signature, parse_header = PROVIDER.secret_key, PROVIDER.signature, PROVIDER.parse_header
+sign, verify, describe, event_type = (
+    PROVIDER.sign,
+    PROVIDER.verify,
+    PROVIDER.describe,
+    PROVIDER.event_type,
+)
