@@ -254,6 +254,7 @@ _Rows = list[_Row]
 _Where = list[str]
 _Params = list[object]
 _Attempts = list[Attempt]
+_Ids = list[int]
 
 
 class EventLog:
@@ -478,7 +479,7 @@ class EventLog:
             row = self._run(_MARKS, ()).fetchone()
         return int(row[0]), int(row[1])
 
-    def attempted_after(self, attempt_id: int) -> list[int]:
+    def attempted_after(self, attempt_id: int) -> _Ids:
         """The ids of the events that got an attempt with an id above ``attempt_id``."""
         with self._guard:
             rows = self._run(_ATTEMPTED_AFTER, (attempt_id,)).fetchall()

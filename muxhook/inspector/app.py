@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import json
 import typing
@@ -46,7 +47,7 @@ from muxhook.store import EventLog, StoredEvent
 __all__ = ["LiveFeed", "Settings", "build_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
-TOKEN_HEADER = "x-muxhook-token"
+TOKEN_HEADER = "x-muxhook-token"  # noqa: S105  (a header name, not a secret)
 PAGE_SIZE = 50
 MAX_PAGE = 200
 #: New events sent in one live message at most; past it, the page reloads its first page.
@@ -253,9 +254,7 @@ class _Api:
                 "mode": self.settings.mode,
                 "log": str(self.settings.log_path),
                 "providers": {p.NAME: p.LABEL for p in providers.all_providers()},
-                "can_sign": {
-                    name: bool(self.actions.secrets(name)) for name in providers.NAMES
-                },
+                "can_sign": {name: bool(self.actions.secrets(name)) for name in providers.NAMES},
                 "save_dir": self.actions.save_dir is not None,
             }
         )
@@ -333,9 +332,10 @@ class _Api:
                 now: tuple[int, int] = await self.reader.run(lambda log: log.marks())
                 if now == marks and not pending:
                     continue
-                old = marks
                 fresh, changed = await self.reader.run(
-                    lambda log, old=old, now=now: _changes(log, filters, old, now, pending)
+                    functools.partial(
+                        _changes, filters=filters, old=marks, now=now, pending=pending
+                    )
                 )
                 marks = now
                 pending = {row.id for row in (*fresh, *changed) if row.verdict is None}

@@ -18,7 +18,7 @@ from muxhook import providers
 if typing.TYPE_CHECKING:
     from muxhook.store import Attempt, StoredEvent
 
-__all__ = ["event_json", "event_targets", "summary", "detail", "timeline"]
+__all__ = ["detail", "event_json", "event_targets", "summary", "timeline"]
 
 Document = dict[str, typing.Any]
 

@@ -30,7 +30,7 @@ __all__ = ["DEFAULT_PORT", "LOOPBACK", "InspectorServer", "bind", "check_host"]
 DEFAULT_PORT = 8701
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 #: Seconds a stop waits for open pages' connections before it closes them.
-STOP_GRACE = 2.0
+STOP_GRACE = 2
 
 
 def check_host(host: str, *, allow_remote: bool) -> bool:
@@ -63,7 +63,7 @@ def bind(host: str, port: int, *, fallback: bool = False) -> socket.socket:
 def _quiet_server() -> type[typing.Any]:
     import uvicorn
 
-    class QuietServer(uvicorn.Server):  # type: ignore[misc]
+    class QuietServer(uvicorn.Server):
         """uvicorn's server without its signal handlers: the process's signals belong to
         ``listen`` (or to ``inspect``'s own loop), which stops the inspector itself."""
 
@@ -132,6 +132,7 @@ class InspectorServer:
             http="h11",  # a page's few requests: the pure-Python parser is plenty
             timeout_graceful_shutdown=STOP_GRACE,
             server_header=False,
+            proxy_headers=False,  # nothing sits in front of it: the peer is the peer
         )
         self._server = quiet_server(config)
         self._serving = asyncio.get_running_loop().create_task(
