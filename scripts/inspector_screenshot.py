@@ -50,7 +50,9 @@ def record(
     platform = providers.get(provider)
     headers = signing.sign(body, secret=SECRET, provider=provider, timestamp=int(at))
     if forged:
-        headers = signing.sign(body, secret="YW5vdGhlci1zZWNyZXQ=", provider=provider, timestamp=int(at))
+        headers = signing.sign(
+            body, secret="YW5vdGhlci1zZWNyZXQ=", provider=provider, timestamp=int(at)
+        )
     described = platform.describe(body, headers)
     row = log.record(
         Incoming(at, "POST", f"/webhooks/{provider}", [*headers.items()], body, "127.0.0.1:52144"),
@@ -140,7 +142,9 @@ def main() -> int:
                     viewport={"width": 1400, "height": 820},
                 )
                 page = browser.new_page()
-                page.goto(url.replace("/?", "/?object=a1B2c3D4e5F6g7H8i9J0kLmN&provider=mux&timeline=1&"))
+                page.goto(
+                    url.replace("/?", "/?object=a1B2c3D4e5F6g7H8i9J0kLmN&provider=mux&timeline=1&")
+                )
                 page.wait_for_selector("body[data-ready=true]")
                 page.wait_for_selector("#panel h2")
                 args.out.parent.mkdir(parents=True, exist_ok=True)
