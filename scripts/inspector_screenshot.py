@@ -27,6 +27,7 @@ from muxhook.store import Attempt, EventLog, Incoming
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SECRET = "ZGVtby1zZWNyZXQtZm9yLXRoZS1zY3JlZW5zaG90"  # noqa: S105  (made up, base64)
+FORGER = "YW5vdGhlci1zZWNyZXQ="  # another made-up secret: a forged signature
 APP = "http://localhost:3000/webhooks/mux"
 BROWSER_ARGS = [
     "--no-sandbox",
@@ -50,9 +51,7 @@ def record(
     platform = providers.get(provider)
     headers = signing.sign(body, secret=SECRET, provider=provider, timestamp=int(at))
     if forged:
-        headers = signing.sign(
-            body, secret="YW5vdGhlci1zZWNyZXQ=", provider=provider, timestamp=int(at)
-        )
+        headers = signing.sign(body, secret=FORGER, provider=provider, timestamp=int(at))
     described = platform.describe(body, headers)
     row = log.record(
         Incoming(at, "POST", f"/webhooks/{provider}", [*headers.items()], body, "127.0.0.1:52144"),

@@ -12,7 +12,7 @@ import pytest
 
 from muxhook import providers, signing
 from muxhook.inspector import documents
-from muxhook.store import EventLog
+from muxhook.store import EventLog, StoredEvent
 from tests.apps import RecordingApp
 from tests.conftest import FIXTURES
 from tests.inspecting import (
@@ -95,7 +95,10 @@ def test_the_log_filters_by_provider_verdict_object_text_and_pages_by_id(tmp_pat
         second = record(log, mux_body("video.asset.ready", "A1", "e2"), verdict="invalid")
         body = (FIXTURES / "fastpix" / "video.media.ready.json").read_bytes()
         third = record(log, body, provider="fastpix")
-        ids = lambda rows: [row.id for row in rows]  # noqa: E731
+
+        def ids(rows: list[StoredEvent]) -> list[int]:
+            return [row.id for row in rows]
+
         assert ids(log.list(provider="mux")) == [second, first]
         assert ids(log.list(verdict="invalid")) == [second]
         assert ids(log.list(object_id="A1")) == [second, first]
