@@ -71,7 +71,8 @@ def test_times_in_seconds_milliseconds_and_iso_text() -> None:
     assert providers.parse_time("2023-11-14T22:13:20.123456789Z") == pytest.approx(
         1_700_000_000.123456
     )
-    for nothing in (None, "", "yesterday", True, [], {}):
+    nothings: tuple[object, ...] = (None, "", "yesterday", True, [], {})
+    for nothing in nothings:
         assert providers.parse_time(nothing) is None
 
 
