@@ -60,10 +60,11 @@ function outcome(box, text, kind = '') {
 
 function attemptText(result) {
   const a = result.attempt;
-  const status = a.status === null ? `failed: ${a.error}` : `answered ${a.status}`;
+  const answer = a.response ? `: ${a.response.slice(0, 200)}` : '';
+  const status = a.status === null ? `failed: ${a.error}` : `answered ${a.status}${answer}`;
   const signed = result.signed ? 'freshly signed' : 'with its original signature (no secret)';
   const kept = result.recorded ? ` · ${result.recorded}` : ' · recorded in the log';
-  return `${a.target} ${status} in ${a.latency_ms.toFixed(1)} ms, ${signed}${kept}`;
+  return `${a.target} ${status} (${a.latency_ms.toFixed(1)} ms, ${signed}${kept})`;
 }
 
 function actions(detail, status, go, refresh) {
@@ -146,7 +147,8 @@ function editor(detail, url, box) {
 /** One event: verdict and diagnosis, actions, body, headers, attempts. */
 export async function showEvent(panel, id, status, go) {
   const detail = await get(`events/${id}`);
-  const refresh = () => showEvent(panel, id, status, go);
+  const attempts = el('div', { id: 'attempts' }, attemptsTable(detail.attempts));
+  const refresh = async () => fill(attempts, attemptsTable((await get(`events/${id}/attempts`)).attempts));
   const verdict = badge(detail.verdict || 'pending', detail.verdict || 'pending');
   const object = detail.object_id
     ? viewLink(detail.object_id, { object: detail.object_id, provider: detail.provider || '', timeline: '1' }, go)
@@ -163,7 +165,7 @@ export async function showEvent(panel, id, status, go) {
     section('Body', ...bodyView(detail)),
     section('Request headers', el('table', { class: 'headers' },
       el('tbody', {}, detail.headers.map(([name, value]) => el('tr', {}, el('th', {}, name), el('td', {}, value)))))),
-    section('Forward attempts', attemptsTable(detail.attempts)));
+    section('Forward attempts', attempts));
 }
 
 /** Every event about one object, in the order received, with its flags. */
