@@ -6,6 +6,7 @@ import { showCompare, showEvent, showTimeline } from './panels.js';
 
 const FILTERS = ['provider', 'type', 'verdict', 'status', 'object', 'q'];
 const VIEWS = ['event', 'timeline', 'compare'];
+const MAX_ROWS = 500; // rows kept while events stream in
 const form = document.getElementById('filters');
 const rows = document.querySelector('#events tbody');
 const older = document.getElementById('older');
@@ -62,6 +63,15 @@ async function loadFirstPage() {
   empty.hidden = page.events.length > 0;
 }
 
+/** Keep the list short while events stream in: the oldest rows go, "Load older" brings them. */
+function trim() {
+  while (rows.children.length > MAX_ROWS) rows.lastElementChild.remove();
+  if (rows.children.length === MAX_ROWS) {
+    next = Number(rows.lastElementChild.dataset.id);
+    older.hidden = false;
+  }
+}
+
 async function loadOlder() {
   if (next === null) return;
   const page = await get('events', { ...filters(), before: next });
@@ -87,6 +97,7 @@ function listen() {
       rows.querySelector(`tr[data-id="${event.id}"]`)?.remove();
       rows.prepend(row(event));
     }
+    trim();
     empty.hidden = rows.children.length > 0;
   });
   stream.addEventListener('changed', (message) => {
