@@ -520,3 +520,23 @@ def _wait_lines(lines: list[str], start: str, timeout: float = 20) -> list[str]:
     while time.monotonic() < deadline and not any(line.startswith(start) for line in lines):
         time.sleep(0.02)
     return list(lines)
+
+
+def test_a_burst_reaches_an_open_stream_as_the_newest_page(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    with EventLog(db) as log:
+        record(log, mux_body("video.asset.created", "A0", "e0"))
+    with inspector_in_thread(db) as server, httpx.Client(timeout=20) as client:
+        with client.stream("GET", f"{base(server.url)}/api/stream") as stream:
+            lines = stream.iter_lines()
+            assert next(line for line in lines if line.startswith("event:")) == "event: hello"
+            with EventLog(db) as log, log.transaction():  # 60 at once: more than a page
+                for n in range(1, 61):
+                    record(log, mux_body("video.asset.ready", f"A{n}", f"e{n}"))
+            event = next(
+                line for line in lines if line.startswith("event: ") and "hello" not in line
+            )
+            data = json.loads(next(lines).removeprefix("data: "))
+    assert event == "event: reset"
+    assert [e["id"] for e in data["events"]] == list(range(61, 11, -1))
+    assert data["next"] == 12

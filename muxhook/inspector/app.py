@@ -50,12 +50,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 TOKEN_HEADER = "x-muxhook-token"  # noqa: S105  (a header name, not a secret)
 PAGE_SIZE = 50
 MAX_PAGE = 200
-#: New events sent in one live message at most; past it, the page reloads its first page.
-LIVE_BATCH = 200
+#: New or changed events sent one by one at most; past it (a burst), the newest page instead.
+LIVE_BATCH = PAGE_SIZE
 #: Seconds between two looks at the log's newest ids while a page is open.
 POLL = 0.1
-#: Seconds an open page's stream rests after a message: at most ~20 messages a second.
-COALESCE = 0.05
+#: The longest rest of an open page's stream after a look at the log, and the rest per event
+#: it sent: under a burst, a few looks a second, so an open page costs listen little
+#: (benchmarks/inspector.py); a lone event reaches the page at once.
+COALESCE = 0.15
+REST_PER_EVENT = 0.005
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -332,23 +335,15 @@ class _Api:
                 now: tuple[int, int] = await self.reader.run(lambda log: log.marks())
                 if now == marks and not pending:
                     continue
-                fresh, changed = await self.reader.run(
-                    functools.partial(
-                        _changes, filters=filters, old=marks, now=now, pending=pending
-                    )
-                )
+                look = functools.partial(_changes, filters=filters, old=marks, now=now)
+                messages, pending = await self.reader.run(functools.partial(look, pending=pending))
                 marks = now
-                pending = {row.id for row in (*fresh, *changed) if row.verdict is None}
-                if fresh:
-                    data = {
-                        "events": [documents.summary(row) for row in fresh],
-                        "complete": len(fresh) < LIVE_BATCH,
-                    }
-                    yield ServerSentEvent(json.dumps(data), event="events")
-                if changed:
-                    data = {"events": [documents.summary(row) for row in changed]}
-                    yield ServerSentEvent(json.dumps(data), event="changed")
-                await asyncio.sleep(COALESCE)
+                for name, data, _ in messages:
+                    yield ServerSentEvent(data, event=name)
+                # Rest in proportion to what was sent: a lone event goes out at once, a
+                # burst is sent a page at a time, a few times a second.
+                sent = sum(count for _, _, count in messages)
+                await asyncio.sleep(min(COALESCE, REST_PER_EVENT * sent))
         finally:
             self.feed.unregister(wake)
 
@@ -435,13 +430,33 @@ def _changes(
     old: tuple[int, int],
     now: tuple[int, int],
     pending: set[int],
-) -> tuple[list[StoredEvent], list[StoredEvent]]:
-    """Events recorded in ``(old, now]`` that match, and earlier ones that changed."""
-    fresh = log.list(**filters, after=old[0], before=now[0] + 1, limit=LIVE_BATCH)
+) -> tuple[list[tuple[str, str, int]], set[int]]:
+    """The messages for one look at the log (in a worker thread, JSON included, so the
+    event loop only writes them out), and the events still waiting for their verdict.
+
+    Quiet: ``events`` (recorded in ``(old, now]`` and matching) and ``changed`` (earlier
+    ones with new attempts). Busy (more than a page of either, as in a burst): one
+    ``reset`` with the newest page, which the page shows instead of its list.
+    """
+    fresh = log.list(**filters, after=old[0], before=now[0] + 1, limit=LIVE_BATCH + 1)
     touched = {event_id for event_id in log.attempted_after(old[1]) if event_id <= old[0]}
     touched |= pending
+    if len(fresh) > LIVE_BATCH or len(touched) > LIVE_BATCH:
+        page = log.list(**filters, before=now[0] + 1, limit=LIVE_BATCH + 1)
+        shown = page[:LIVE_BATCH]
+        reset = {
+            "events": [documents.summary(row) for row in shown],
+            "next": shown[-1].id if len(page) > LIVE_BATCH else None,
+        }
+        waiting = {row.id for row in shown if row.verdict is None}
+        return [("reset", json.dumps(reset), len(shown))], waiting
     changed = log.list(ids=sorted(touched), limit=None) if touched else []
-    return fresh, changed
+    messages = []
+    for name, rows in (("events", fresh), ("changed", changed)):
+        if rows:
+            data = json.dumps({"events": [documents.summary(row) for row in rows]})
+            messages.append((name, data, len(rows)))
+    return messages, {row.id for row in (*fresh, *changed) if row.verdict is None}
 
 
 def _default_url(row: StoredEvent) -> str:

@@ -87,12 +87,15 @@ function listen() {
   stream = new EventSource(`/api/stream?${query}`);
   stream.addEventListener('hello', () => { fill(live, '● live'); live.className = 'badge ok'; });
   stream.addEventListener('error', () => { fill(live, 'reconnecting…'); live.className = 'badge failed'; });
+  stream.addEventListener('reset', (message) => {
+    const data = JSON.parse(message.data);
+    fill(rows, data.events.map(row));
+    next = data.next;
+    older.hidden = next === null;
+    empty.hidden = rows.children.length > 0;
+  });
   stream.addEventListener('events', (message) => {
     const data = JSON.parse(message.data);
-    if (!data.complete) {
-      loadFirstPage();
-      return;
-    }
     for (const event of data.events.slice().reverse()) {
       rows.querySelector(`tr[data-id="${event.id}"]`)?.remove();
       rows.prepend(row(event));
