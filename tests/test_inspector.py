@@ -540,3 +540,26 @@ def test_a_burst_reaches_an_open_stream_as_the_newest_page(tmp_path: Path) -> No
     assert event == "event: reset"
     assert [e["id"] for e in data["events"]] == list(range(61, 11, -1))
     assert data["next"] == 12
+
+
+def test_the_wheel_ships_the_page_and_its_files(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    built = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    [wheel] = tmp_path.glob("muxhook-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    static = root / "muxhook" / "inspector" / "static"
+    expected = {f"muxhook/inspector/static/{path.name}" for path in static.iterdir()}
+    assert expected >= {"muxhook/inspector/static/index.html", "muxhook/inspector/static/app.js"}
+    assert expected <= names
