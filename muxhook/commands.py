@@ -644,7 +644,10 @@ def _listen_inspector(
     if port is not None and not 0 <= port < 65536:
         raise UsageError(f"--inspect-port {port}: give a port from 0 to 65535")
     sock = server.bind(
-        "127.0.0.1", server.DEFAULT_PORT if port is None else port, fallback=port is None
+        "127.0.0.1",
+        server.DEFAULT_PORT if port is None else port,
+        fallback=port is None,
+        option="--inspect-port",
     )
     actions = Actions(
         log_path,

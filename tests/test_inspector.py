@@ -563,3 +563,22 @@ def test_the_wheel_ships_the_page_and_its_files(tmp_path: Path) -> None:
     expected = {f"muxhook/inspector/static/{path.name}" for path in static.iterdir()}
     assert expected >= {"muxhook/inspector/static/index.html", "muxhook/inspector/static/app.js"}
     assert expected <= names
+
+
+def test_a_busy_inspect_port_asked_for_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_muxhook(
+            tmp_path, "listen", "--no-tunnel", "--port", "0", "--db", str(tmp_path / "e.db"),
+            "--inspect-port", str(port),
+        )  # fmt: skip
+    assert done.returncode == 4
+    assert done.stderr.strip().endswith(
+        f"error: the inspector's port {port} on 127.0.0.1 is in use; pass --inspect-port "
+        "(0 for any free port)"
+    ), done.stderr
+    assert "Traceback" not in done.stderr

@@ -441,3 +441,18 @@ def test_without_the_token_the_page_reads_but_cannot_act(
         assert page.is_visible("#token-note")
         assert page.is_disabled("#panel button[name=replay]")
         assert page.is_disabled("#panel button[name=edit]")
+
+
+def test_compare_shows_two_events_bodies_path_by_path(
+    mixed_log: Path, tmp_path: Path, open_page: Any
+) -> None:
+    with inspecting(tmp_path, "--db", str(mixed_log)) as (url, _, _):
+        page = open_page(url.replace("/?", "/?event=1&"))
+        page.fill("#panel input[name=compare]", "2")
+        page.click("#panel button[name=compare-go]")
+        page.wait_for_selector("#panel ul.diff")
+        assert "compare=1%2C2" in page.url or "compare=1,2" in page.url
+        changes = page.locator("#panel ul.diff li").all_inner_texts()
+    assert 'type "video.asset.created" → "video.asset.ready"' in changes
+    assert 'id "e1" → "e2"' in changes
+    assert len(changes) == 3  # type, id and data.passthrough

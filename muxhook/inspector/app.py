@@ -26,7 +26,7 @@ import functools
 import hmac
 import json
 import typing
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 import anyio.to_thread
@@ -401,7 +401,7 @@ class _Api:
                     "status": attempt.status,
                     "latency_ms": attempt.latency_ms,
                     "error": attempt.error,
-                    **documents._answer(attempt),
+                    **documents.answer(attempt),
                 },
                 "signed": sent.signed,
                 "recorded": sent.recorded,
@@ -463,6 +463,3 @@ def _default_url(row: StoredEvent) -> str:
     from muxhook.commands import DEFAULT_URL
 
     return DEFAULT_URL.format(provider=row.provider or "mux")
-
-
-Handler = Callable[[Request], Awaitable[Response]]

@@ -18,7 +18,7 @@ from muxhook import providers
 if typing.TYPE_CHECKING:
     from muxhook.store import Attempt, StoredEvent
 
-__all__ = ["detail", "event_json", "event_targets", "summary", "timeline"]
+__all__ = ["answer", "detail", "event_json", "event_targets", "summary", "timeline"]
 
 Document = dict[str, typing.Any]
 
@@ -58,7 +58,7 @@ def detail(row: StoredEvent) -> Document:
     document["targets"] = event_targets(row)
     document["size"] = len(row.body)
     for attempt_document, attempt in zip(document["attempts"], row.attempts, strict=True):
-        attempt_document.update(_answer(attempt))
+        attempt_document.update(answer(attempt))
     return document
 
 
@@ -137,7 +137,7 @@ def _failure(attempt: Attempt) -> str:
     return f"forward failed: the app answered {attempt.status}"
 
 
-def _answer(attempt: Attempt) -> Document:
+def answer(attempt: Attempt) -> Document:
     """The app's answer as the log keeps it: the start of its body, text or base64."""
     start = bytes(attempt.response_start)
     try:

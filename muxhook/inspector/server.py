@@ -48,16 +48,22 @@ def check_host(host: str, *, allow_remote: bool) -> bool:
     return False
 
 
-def bind(host: str, port: int, *, fallback: bool = False) -> socket.socket:
-    """Bind the inspector's socket; with ``fallback``, a busy port gives way to a free one."""
+def bind(host: str, port: int, *, fallback: bool = False, option: str = "--port") -> socket.socket:
+    """Bind the inspector's socket; with ``fallback``, a busy port gives way to a free one.
+    A busy port asked for is one line naming ``option``."""
     from muxhook.listener import bind as bind_socket
 
     try:
         return bind_socket(host, port)
-    except EnvironmentProblem:
-        if not fallback or port == 0:
-            raise
-    return bind_socket(host, 0)
+    except EnvironmentProblem as problem:
+        if fallback and port != 0:
+            return bind_socket(host, 0)
+        if "in use" in str(problem):
+            raise EnvironmentProblem(
+                f"the inspector's port {port} on {host} is in use; pass {option} "
+                "(0 for any free port)"
+            ) from None
+        raise
 
 
 def _quiet_server() -> type[typing.Any]:
