@@ -94,7 +94,8 @@ function actions(detail, status, go, refresh) {
     outcome(box, attemptText(result), result.attempt.status !== null && result.attempt.status < 300 ? 'ok' : 'failed');
     refresh();
   }, 'replay');
-  const edit = button('Edit & replay', async () => editor(detail, url, box), 'edit');
+  const editing = el('div', { class: 'editor' });
+  const edit = button('Edit & replay', async () => editor(detail, url, box, editing), 'edit');
   const curl = button('Copy as curl', async () => {
     const result = await act(`events/${detail.id}/curl`, { url: url.value });
     const text = el('textarea', { class: 'command', readonly: true, rows: 4 }, result.command);
@@ -113,11 +114,12 @@ function actions(detail, status, go, refresh) {
   return el('div', { class: 'actions' },
     el('div', {}, 'to ', url, ' ', replay, edit, curl, download, save),
     el('div', {}, 'compare with ', other, compare),
+    editing,
     box);
 }
 
 /** Edit & replay: the body in a text box, its diff against the original, and Send. */
-function editor(detail, url, box) {
+function editor(detail, url, box, editing) {
   const original = detail.body === undefined ? undefined : parse(detail.body);
   const start = original === undefined ? (detail.body || '') : JSON.stringify(original, null, 2);
   const text = el('textarea', { name: 'edited', rows: 16, spellcheck: 'false' }, start);
@@ -141,7 +143,8 @@ function editor(detail, url, box) {
       send.disabled = false;
     }
   });
-  fill(box, el('div', { class: 'editor' }, text, el('h4', {}, 'Changes'), changes, send));
+  fill(editing, text, el('h4', {}, 'Changes'), changes, send);
+  fill(box);
 }
 
 /** One event: verdict and diagnosis, actions, body, headers, attempts. */
