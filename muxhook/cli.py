@@ -389,6 +389,18 @@ def listen(
         str | None,
         typer.Option("--ngrok-path", help="The ngrok agent to run.", show_default=False),
     ] = None,
+    inspect_port: Annotated[
+        int | None,
+        typer.Option(
+            "--inspect-port",
+            help="The web inspector's loopback port (default 8701, or a free one when it is "
+            "busy; 0: any free).",
+            show_default=False,
+        ),
+    ] = None,
+    no_inspect: Annotated[
+        bool, typer.Option("--no-inspect", help="Do not serve the web inspector.")
+    ] = False,
 ) -> None:
     """Receive webhooks through a tunnel: record, verify, show and forward each one."""
     _exit(
@@ -420,6 +432,50 @@ def listen(
             no_tunnel=no_tunnel,
             domain=domain,
             ngrok_path=ngrok_path,
+            inspect_port=inspect_port,
+            no_inspect=no_inspect,
+        )
+    )
+
+
+@app.command()
+def inspect(
+    db: DbOpt = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            "-p",
+            help="Port to serve on (default 8701, or a free one when it is busy; 0: any free).",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to serve on; loopback only unless --allow-remote."),
+    ] = "127.0.0.1",
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a --host other machines can reach (they can read every event).",
+        ),
+    ] = False,
+    open_: Annotated[bool, typer.Option("--open", help="Open the page in your browser.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for your app on a replay.")
+    ] = 30.0,
+) -> None:
+    """Browse the event log in a web page (no listening): filter, replay, timelines."""
+    _exit(
+        commands.run(
+            commands.inspect,
+            db=db,
+            port=port,
+            host=host,
+            allow_remote=allow_remote,
+            open_=open_,
+            timeout=timeout,
         )
     )
 

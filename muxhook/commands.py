@@ -27,13 +27,14 @@ if typing.TYPE_CHECKING:
     from muxhook._files import ReportFile
     from muxhook.fixtures import Fixture
     from muxhook.forward import Route
+    from muxhook.inspector.server import InspectorServer
     from muxhook.pipeline import ListenSettings
     from muxhook.render import ListenView, Output
     from muxhook.secrets import ResolvedSecret
     from muxhook.store import EventLog, StoredEvent, Target
     from muxhook.tunnel import Tunnel, WatchTiming
 
-__all__ = ["events", "run", "sign", "trigger", "verify"]
+__all__ = ["events", "inspect", "run", "sign", "trigger", "verify"]
 
 T = TypeVar("T")
 
@@ -396,6 +397,8 @@ def listen(
     no_tunnel: bool = False,
     domain: str | None = None,
     ngrok_path: str | None = None,
+    inspect_port: int | None = None,
+    no_inspect: bool = False,
     stop: asyncio.Event | None = None,
 ) -> ExitCode:
     """Receive webhooks locally (behind a tunnel), record, verify, show and forward them."""
@@ -448,6 +451,24 @@ def listen(
         raise
     if save:
         _usable_folder(Path(save), "--save")
+    try:
+        inspector = None
+        if not no_inspect:
+            inspector = _listen_inspector(
+                log_path,
+                inspect_port,
+                secrets,
+                forward_secret,
+                save_dir=Path(save) if save else None,
+                timeout=forward_timeout,
+                insecure=insecure,
+            )
+    except BaseException:
+        if chosen is not None:
+            chosen.stop()
+        sock.close()
+        log.close()
+        raise
     settings = pipeline.ListenSettings(
         secrets=secrets,
         provider=provider,
@@ -472,6 +493,12 @@ def listen(
             out.say(f"  public URL: {public.rstrip('/')}{url_path}")
             out.say(f"  paste it into {where}")
         out.say(f"Ready: listening on {local} (Ctrl-C to stop)")
+        if inspector is not None:
+            from muxhook.inspector.server import DEFAULT_PORT
+
+            wanted = DEFAULT_PORT if inspect_port is None else inspect_port
+            busy = "" if wanted in (0, inspector.port) else f" (port {wanted} was busy)"
+            out.say(f"inspector: {inspector.url}{busy}")
 
     watch = None
     if chosen is not None and chosen.timing is not None and public:
@@ -503,11 +530,14 @@ def listen(
                 limit,
                 routes,
                 stop,
+                inspector,
             )
         )
     finally:
         if chosen is not None:
             chosen.stop()
+        if inspector is not None:
+            inspector.sock.close()
         log.close()
     return ExitCode.OK
 
@@ -750,12 +780,20 @@ async def _serve(
     limit: int,
     routes: tuple[Route, ...],
     stop: asyncio.Event | None,
+    inspector: InspectorServer | None = None,
 ) -> None:
     import asyncio
     import gc
 
     from muxhook import listener, pipeline
     from muxhook.forward import Forwarder
+
+    reporter: pipeline.Reporter = view
+    if inspector is not None:  # started first, so its objects are frozen with the rest
+        from muxhook.inspector.subscriber import InspectorReporter
+
+        await inspector.start()
+        reporter = InspectorReporter(view, inspector)
 
     # Everything built at start-up lives as long as the listener: keep it out of the cyclic
     # collector's walks, and collect young objects less often under a burst.
@@ -767,7 +805,7 @@ async def _serve(
         timeout=forward_timeout, concurrency=concurrency, insecure=insecure
     ) as fwd:
         flow = pipeline.Pipeline(
-            settings, log, fwd if routes else None, view, concurrency=concurrency
+            settings, log, fwd if routes else None, reporter, concurrency=concurrency
         )
         server = listener.Listener(flow, max_body=limit)
         view.batch_flushes()
@@ -779,6 +817,99 @@ async def _serve(
             if watcher is not None:
                 watcher.cancel()
             view.summary(flow.stats)  # serve has drained: every forward is finished or cut off
+            if inspector is not None:
+                await inspector.stop()
+
+
+def _listen_inspector(
+    log_path: Path,
+    port: int | None,
+    secrets: dict[str, str],
+    forward_secret: str | None,
+    *,
+    save_dir: Path | None,
+    timeout: float,
+    insecure: bool,
+) -> InspectorServer:
+    """listen's inspector, bound on loopback (never the webhook port, never tunnelled);
+    started on listen's loop by ``_serve``. The default port gives way to a free one when
+    busy; a port asked for does not."""
+    from muxhook.inspector import server
+    from muxhook.inspector.actions import Actions, secrets_from
+
+    if port is not None and not 0 <= port < 65536:
+        raise UsageError(f"--inspect-port {port}: give a port from 0 to 65535")
+    sock = server.bind(
+        "127.0.0.1",
+        server.DEFAULT_PORT if port is None else port,
+        fallback=port is None,
+        option="--inspect-port",
+    )
+    actions = Actions(
+        log_path,
+        secrets_from(secrets, forward_secret),
+        timeout=timeout,
+        save_dir=save_dir,
+        insecure=insecure,
+    )
+    return server.InspectorServer(log_path, actions, sock, mode="listen")
+
+
+def inspect(
+    out: Output,
+    *,
+    db: str | None = None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    open_: bool = False,
+    allow_remote: bool = False,
+    timeout: float = 30.0,
+    stop: asyncio.Event | None = None,
+) -> ExitCode:
+    """Serve the web inspector over an event log, without listening."""
+    from muxhook.inspector import server
+    from muxhook.inspector.actions import Actions, secrets_from_environment
+
+    if port is not None and not 0 <= port < 65536:
+        raise UsageError(f"--port {port}: give a port from 0 to 65535")
+    if not server.check_host(host, allow_remote=allow_remote):
+        out.warn(
+            f"the inspector listens on {host}: other machines can read every event in the "
+            "log (actions still need the token in the URL)"
+        )
+    with _open_log(db, read_only=True) as log:  # a missing or foreign file: one line, now
+        path = log.path
+    sock = server.bind(host, server.DEFAULT_PORT if port is None else port, fallback=port is None)
+    actions = Actions(path, secrets_from_environment(), timeout=timeout)
+    inspector = server.InspectorServer(path, actions, sock, mode="inspect")
+
+    async def main() -> None:
+        import asyncio
+        import signal
+
+        stopping = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if sys.platform != "win32":
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(number, stopping.set)
+        await inspector.start()
+        out.say(f"muxhook inspect: showing the event log at {path}")
+        out.say(f"inspector: {inspector.url} (Ctrl-C to stop)")
+        if open_:
+            import webbrowser
+
+            await loop.run_in_executor(None, webbrowser.open, inspector.url)
+        try:
+            await stopping.wait()
+        finally:
+            await inspector.stop()
+
+    try:
+        _run_loop(main())
+    finally:
+        sock.close()
+    out.say("inspector stopped")
+    return ExitCode.OK
 
 
 def _parse_since(text: str | None) -> float | None:

@@ -24,6 +24,7 @@ __all__ = [
     "parse_assignment",
     "read",
     "save",
+    "saved_name",
     "set_path",
     "split_key",
     "unset_path",
@@ -92,14 +93,10 @@ def save(
     event it is. Files are owner-only: they hold real payloads.
     """
     import os
-    import time
 
     from muxhook._files import private_folder
 
-    kind = "".join(c if c.isalnum() or c in "._-" else "_" for c in event_type or "unknown")
-    suffix = ".jpg" if body.startswith(b"\xff\xd8") else ".json"
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(at))
-    target = folder / provider / f"{stamp}-{number:06d}-{kind[:120]}{suffix}"
+    target = folder / provider / saved_name(event_type=event_type, number=number, at=at, body=body)
     try:
         private_folder(target.parent)
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -110,6 +107,16 @@ def save(
 
         raise EnvironmentProblem(f"cannot write {target}: {error.strerror}") from None
     return target
+
+
+def saved_name(*, event_type: str | None, number: int, at: float, body: bytes) -> str:
+    """The file name ``save`` gives an event: ``<time>-<number>-<type>.json`` (or ``.jpg``)."""
+    import time
+
+    kind = "".join(c if c.isalnum() or c in "._-" else "_" for c in event_type or "unknown")
+    suffix = ".jpg" if body.startswith(b"\xff\xd8") else ".json"
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(at))
+    return f"{stamp}-{number:06d}-{kind[:120]}{suffix}"
 
 
 def parse_assignment(text: str) -> tuple[str, object]:

@@ -368,6 +368,10 @@ _ATTEMPTS = (
     "SELECT event_id, attempted_at, target, status, latency_ms, response_start, error"
     " FROM attempts WHERE event_id IN ({}) ORDER BY id"
 )
+_MARKS = (
+    "SELECT coalesce((SELECT max(id) FROM events), 0), coalesce((SELECT max(id) FROM attempts), 0)"
+)
+_ATTEMPTED_AFTER = "SELECT DISTINCT event_id FROM attempts WHERE id > ? ORDER BY event_id"
 # The SQL twin of StoredEvent.status; a test checks that the two agree.
 _STATUS = (
     "CASE WHEN verdict IN ('invalid', 'rejected') THEN 'invalid'"
@@ -384,6 +388,7 @@ _Rows = list[_Row]
 _Where = list[str]
 _Params = list[object]
 _Attempts = list[Attempt]
+_Ids = list[int]
 
 
 class EventLog:
@@ -579,6 +584,12 @@ class EventLog:
         since: float | None = None,
         limit: int | None = 50,
         ids: Sequence[int] | None = None,
+        provider: str | None = None,
+        verdict: str | None = None,
+        object_id: str | None = None,
+        text: str | None = None,
+        before: int | None = None,
+        after: int | None = None,
     ) -> _Events:
         """Events newest first, filtered.
 
@@ -589,12 +600,36 @@ class EventLog:
             since: only events received at or after this unix time.
             limit: at most this many; None for all.
             ids: only these ids (missing ones are skipped).
+            provider: only this provider's events.
+            verdict: one of ``VERDICTS``.
+            object_id: only events about this object.
+            text: only events whose body holds this text (its UTF-8 bytes, case-sensitive).
+            before: only ids below this one: the next page after a page that ended there.
+            after: only ids above this one: what arrived since.
 
         Raises:
-            UsageError: an unknown status.
+            UsageError: an unknown status or verdict.
         """
         where: _Where = []
         params: _Params = []
+        for column, value in (("provider", provider), ("object_id", object_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if verdict is not None:
+            if verdict not in VERDICTS:
+                raise UsageError(f"unknown verdict {verdict!r}; use one of: {', '.join(VERDICTS)}")
+            where.append("verdict = ?")
+            params.append(verdict)
+        if text:
+            where.append("instr(body, ?) > 0")
+            params.append(text.encode("utf-8", "surrogatepass"))
+        if before is not None:
+            where.append("id < ?")
+            params.append(before)
+        if after is not None:
+            where.append("id > ?")
+            params.append(after)
         if type_glob is not None:
             where.append("muxhook_fnmatch(event_type, ?)")
             params.append(type_glob)
@@ -619,6 +654,19 @@ class EventLog:
             )
         found.sort(key=lambda event: event.id, reverse=True)
         return found if limit is None else found[:limit]
+
+    def marks(self) -> tuple[int, int]:
+        """The newest event id and the newest attempt id (0 when none): a change in either
+        says something was recorded since, by this process or another."""
+        with self._guard:
+            row = self._run(_MARKS, ()).fetchone()
+        return int(row[0]), int(row[1])
+
+    def attempted_after(self, attempt_id: int) -> _Ids:
+        """The ids of the events that got an attempt with an id above ``attempt_id``."""
+        with self._guard:
+            rows = self._run(_ATTEMPTED_AFTER, (attempt_id,)).fetchall()
+        return [int(row[0]) for row in rows]
 
     def failed(self, *, since: float | None = None) -> _Events:
         """Events not delivered yet, oldest first: some target's latest attempt was not

@@ -49,6 +49,7 @@ __all__ = [
     "json_fields",
     "load_object",
     "lower_headers",
+    "parse_time",
     "text_or_none",
 ]
 
@@ -82,11 +83,13 @@ class SignedHeader(NamedTuple):
 
 
 class Described(NamedTuple):
-    """What a body says about itself: its event type, event id and the object it is about."""
+    """What a body says about itself: its event type, event id, the object it is about,
+    and when the platform says it happened (unix seconds), if it says."""
 
     event_type: str | None = None
     event_id: str | None = None
     object_id: str | None = None
+    occurred_at: float | None = None
 
 
 class Verdict(NamedTuple):
@@ -130,6 +133,9 @@ class Provider:
     ENVELOPE: ClassVar[str]
     #: The event catalog, in the order ``muxhook events`` lists it.
     EVENTS: ClassVar[dict[str, EventType]]
+    #: The top-level body field that says when the event happened (ISO 8601 text, or unix
+    #: seconds or milliseconds); None when the body carries no such time.
+    OCCURRED_AT: ClassVar[str | None] = "created_at"
 
     def __repr__(self) -> str:
         return f"<provider {self.NAME}>"
@@ -252,8 +258,28 @@ class Provider:
         target = parsed.get("object")
         object_id = text_or_none(target.get("id")) if isinstance(target, dict) else None
         return Described(
-            text_or_none(parsed.get("type")), text_or_none(parsed.get("id")), object_id
+            text_or_none(parsed.get("type")),
+            text_or_none(parsed.get("id")),
+            object_id,
+            self.occurred_at(parsed),
         )
+
+    def occurred_at(self, payload: Mapping[str, object]) -> float | None:
+        """When the body says its event happened (unix seconds), from ``OCCURRED_AT``."""
+        return parse_time(payload.get(self.OCCURRED_AT)) if self.OCCURRED_AT else None
+
+    def creation_event(self, event_type: str) -> str | None:
+        """The catalog's ``<family>.created`` for an event of ``event_type``, if it has one.
+
+        ``video.asset.ready`` belongs to the family ``video.asset``, born with
+        ``video.asset.created``; a family with no such event in the catalog has no birth
+        to miss (None), and neither has the creation event itself.
+        """
+        family, dot, _ = event_type.rpartition(".")
+        created = f"{family}.created"
+        if not dot or created == event_type or created not in self.EVENTS:
+            return None
+        return created
 
     def event_type(self, body: bytes, headers: Mapping[str, str] | None = None) -> str | None:
         """The event name a body carries, or None."""
@@ -396,6 +422,32 @@ def text_or_none(value: object) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return None
+
+
+def parse_time(value: object) -> float | None:
+    """Unix seconds from ISO 8601 text (``2025-01-17T05:50:02.114035449Z``) or a number of
+    seconds or milliseconds; None when ``value`` is none of these."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+        return number / 1000 if number > 10**11 else number  # milliseconds after 1973
+    if not isinstance(value, str) or not value:
+        return None
+    import datetime
+
+    # fromisoformat takes at most six fractional digits (and no "Z" before Python 3.11).
+    text = _FRACTION.sub(lambda m: m.group(1)[:7], value.strip().replace("Z", "+00:00"))
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+_FRACTION = re.compile(r"(\.[0-9]+)")
 
 
 def lower_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:

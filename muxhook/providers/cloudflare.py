@@ -65,6 +65,7 @@ class CloudflareStream(Provider):
     )
     ENVELOPE = "CloudflareVideo"
     EVENTS = EVENTS
+    OCCURRED_AT = "modified"  # the video object's last change: what the notification reports
 
     def signature(self, body: bytes, key: bytes, timestamp: str | None) -> str:
         """Lowercase hex HMAC-SHA256 of ``"<time>." + body``."""
@@ -120,7 +121,12 @@ class CloudflareStream(Provider):
         state = text_or_none(status.get("state")) if isinstance(status, dict) else None
         if state is None and parsed.get("readyToStream") is True:
             state = "ready"
-        return Described(f"video.{state}" if state else None, None, text_or_none(parsed.get("uid")))
+        return Described(
+            f"video.{state}" if state else None,
+            None,
+            text_or_none(parsed.get("uid")),
+            self.occurred_at(parsed),
+        )
 
     def claims(self, body: bytes, payload: Mapping[str, object] | None) -> bool:
         """A video object: a ``uid`` with ``readyToStream`` or a ``status`` object."""

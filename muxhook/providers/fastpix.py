@@ -45,6 +45,7 @@ class FastPix(Provider):
     DASHBOARD = "Dashboard › Org Settings › Webhooks › Create new webhook"
     ENVELOPE = "FastPixEvent"
     EVENTS = EVENTS
+    OCCURRED_AT = "createdAt"
 
     def signature(self, body: bytes, key: bytes, timestamp: str | None = None) -> str:
         """Standard base64 of HMAC-SHA256 over the raw body."""

@@ -19,6 +19,7 @@ from muxhook.providers import (
     SignedHeader,
     header_value,
     load_object,
+    parse_time,
     text_or_none,
 )
 from muxhook.providers._millicast_events import EVENTS
@@ -60,6 +61,7 @@ class Millicast(Provider):
     DASHBOARD = "Streaming Dashboard › Webhooks › Create"
     ENVELOPE = "MillicastEvent"
     EVENTS = EVENTS
+    OCCURRED_AT = "timestamp"  # unix milliseconds
 
     def signature(self, body: bytes, key: bytes, timestamp: str | None = None) -> str:
         """``sha1=`` and the lowercase hex HMAC-SHA1 over the raw body."""
@@ -92,7 +94,8 @@ class Millicast(Provider):
         content_type = header_value(headers or {}, "Content-Type") or ""
         if body.startswith(_JPEG) or content_type.startswith("image/"):
             stream = header_value(headers or {}, "X-Millicast-Stream-Id")
-            return Described(THUMBNAIL, None, stream)
+            sent = parse_time(header_value(headers or {}, "X-Millicast-Timestamp"))
+            return Described(THUMBNAIL, None, stream, sent)
         parsed = load_object(body)
         if parsed is None:
             return Described()
@@ -105,7 +108,7 @@ class Millicast(Provider):
                 object_id = text_or_none(data.get(key))
                 if object_id:
                     break
-        return Described(name, None, object_id)
+        return Described(name, None, object_id, self.occurred_at(parsed))
 
     def claims(self, body: bytes, payload: Mapping[str, object] | None) -> bool:
         """A JPEG (the thumbnail hook), or an envelope of ``event`` and ``timestamp``."""
