@@ -435,8 +435,8 @@ class ListenView:
             verdict += self.out.paint(" (duplicate)", "yellow")
         if attempts:
             forward = "  ".join(self._outcome(a) for a in attempts)
-        elif event.verdict == "invalid":
-            forward = "not forwarded (401)"
+        elif event.verdict == "invalid":  # a stream event ("SSE") had nobody to answer 401
+            forward = "not forwarded" if event.incoming.method == "SSE" else "not forwarded (401)"
         else:
             forward = "recorded"
         line = "  ".join(
