@@ -433,8 +433,7 @@ async def _until_stopped(
     finally:
         stopped.cancel()
         reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        await asyncio.wait({reader})  # its end, whatever it was: never raises here
     failure = None if reader.cancelled() else reader.exception()
     if failure is not None:
         stop.set()
