@@ -7,7 +7,7 @@ the log, the pipeline) is unchanged, so the local port keeps taking ``trigger``,
 ``replay`` and local POSTs beside the stream.
 
 - ``--from mux-api``: no tunnel. The event stream (``muxhook.muxstream``) is read beside
-  the listener, and each event goes through ``Pipeline.handle`` as a ``Trusted`` event:
+  the listener, and each event goes through ``Pipeline.handle_trusted`` as a ``Trusted`` event:
   recorded first (the bytes as the stream gave them), shown, forwarded in its object's
   turn, signed over the exact bytes sent with the app's secret: ``--forward-secret``,
   else ``--secret``/``MUX_WEBHOOK_SECRET``/``.env``, else a local secret generated once and
@@ -307,7 +307,9 @@ class MuxApiListen:
                 trusted = Trusted("mux", event.problem, event.repeat)
                 # One task per event, made in stream order: records are queued in that order
                 # and forwards reach their object's turn in it, as with HTTP requests.
-                task: asyncio.Task[object] = asyncio.create_task(flow.handle(incoming, trusted))
+                task: asyncio.Task[object] = asyncio.create_task(
+                    flow.handle_trusted(incoming, trusted)
+                )
                 in_hand.add(task)
                 task.add_done_callback(in_hand.discard)
 

@@ -144,11 +144,16 @@ class Pipeline:
 
     # -- the flow --------------------------------------------------------------
 
-    async def handle(self, incoming: Incoming, trusted: Trusted | None = None) -> Answer:
-        """Record, verify, show and forward one request; return the answer for the platform.
+    async def handle(self, incoming: Incoming) -> Answer:
+        """Record, verify, show and forward one request; return the answer for the platform."""
+        self._in_hand += 1
+        try:
+            return await self._handle(incoming)
+        finally:
+            self._in_hand -= 1
 
-        ``trusted``: the event did not come as a signed POST (see ``Trusted``).
-        """
+    async def handle_trusted(self, incoming: Incoming, trusted: Trusted) -> Answer:
+        """The same flow for an event that did not come as a signed POST (see ``Trusted``)."""
         self._in_hand += 1
         try:
             return await self._handle(incoming, trusted)
