@@ -193,8 +193,9 @@ def api_error(
             f"({TOKENS_PAGE})"
         )
     if status == 403 or (status == 404 and needs is not None):
-        if needs is None:
-            return UsageError(f"Mux refused to {action} (403){said}")
+        if needs is None or (whoami is not None and not whoami.lacks(needs)):
+            has = f" although the token has {needs}" if needs else ""
+            return UsageError(f"Mux refused to {action} ({status}){has}{said}")
         has = ", ".join(whoami.permissions) if whoami and whoami.permissions else "none"
         name = f" {whoami.token_name!r}" if whoami and whoami.token_name else ""
         return UsageError(
