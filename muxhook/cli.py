@@ -114,6 +114,29 @@ HeaderOpt = Annotated[
     ),
 ]
 
+TokenIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token-id",
+        help="Mux API access token id (default: MUX_TOKEN_ID, then .env).",
+        show_default=False,
+    ),
+]
+TokenSecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token-secret",
+        help="Mux API access token secret (default: MUX_TOKEN_SECRET, then .env).",
+        show_default=False,
+    ),
+]
+EnvFileOpt = Annotated[
+    str,
+    typer.Option(
+        "--env-file", help="Where an endpoint's signing secret is written (MUX_WEBHOOK_SECRET)."
+    ),
+]
+
 
 @app.callback()
 def main(
@@ -401,8 +424,39 @@ def listen(
     no_inspect: Annotated[
         bool, typer.Option("--no-inspect", help="Do not serve the web inspector.")
     ] = False,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="tunnel: webhooks POSTed to muxhook; mux-api: read Mux events from the Mux "
+            "API's event stream (needs MUX_TOKEN_ID/MUX_TOKEN_SECRET; no tunnel).",
+        ),
+    ] = "tunnel",
+    register: Annotated[
+        bool,
+        typer.Option(
+            "--register",
+            help="Create (or reuse) the Mux webhook endpoint for the public URL, put its "
+            "secret in .env, delete it on exit.",
+        ),
+    ] = False,
+    keep_endpoint: Annotated[
+        bool, typer.Option("--keep-endpoint", help="With --register: keep the endpoint on exit.")
+    ] = False,
+    token_id: TokenIdOpt = None,
+    token_secret: TokenSecretOpt = None,
+    env_file: EnvFileOpt = ".env",
+    stream_silence: Annotated[
+        float,
+        typer.Option(
+            "--stream-silence",
+            help="With --from mux-api: seconds without a byte (heartbeats included) after "
+            "which the stream counts as dropped.",
+        ),
+    ] = 90.0,
 ) -> None:
-    """Receive webhooks through a tunnel: record, verify, show and forward each one."""
+    """Receive webhooks through a tunnel, or from the Mux API's event stream: record,
+    verify, show and forward each one."""
     _exit(
         commands.run(
             commands.listen,
@@ -434,6 +488,13 @@ def listen(
             ngrok_path=ngrok_path,
             inspect_port=inspect_port,
             no_inspect=no_inspect,
+            source=source,
+            register=register,
+            keep_endpoint=keep_endpoint,
+            token_id=token_id,
+            token_secret=token_secret,
+            env_file=env_file,
+            stream_silence=stream_silence,
         )
     )
 
@@ -733,6 +794,95 @@ def log_export(
     """Write recorded events as fixture files (for sign, trigger and replay)."""
     _exit(
         commands.run(commands.log_export, ids=ids, since=since, failed=failed, to_dir=to_dir, db=db)
+    )
+
+
+endpoints_app = typer.Typer(
+    help="Mux webhook endpoints, through Mux's System API (MUX_TOKEN_ID/MUX_TOKEN_SECRET).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(endpoints_app, name="endpoints")
+EndpointIdArg = Annotated[
+    str, typer.Argument(metavar="ID", help="An id from 'muxhook endpoints list'.")
+]
+
+
+@endpoints_app.command("list")
+def endpoints_list(
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    token_id: TokenIdOpt = None,
+    token_secret: TokenSecretOpt = None,
+) -> None:
+    """List the environment's endpoints: id, enabled, address, creation time."""
+    _exit(
+        commands.run(
+            commands.endpoints_list, json_=json_, token_id=token_id, token_secret=token_secret
+        )
+    )
+
+
+@endpoints_app.command("create")
+def endpoints_create(
+    url: Annotated[str, typer.Argument(metavar="URL", help="Where Mux sends webhooks.")],
+    env_file: EnvFileOpt = ".env",
+    token_id: TokenIdOpt = None,
+    token_secret: TokenSecretOpt = None,
+) -> None:
+    """Create an endpoint; its signing secret goes into .env (0600), never printed."""
+    _exit(
+        commands.run(
+            commands.endpoints_create,
+            url=url,
+            env_file=env_file,
+            token_id=token_id,
+            token_secret=token_secret,
+        )
+    )
+
+
+@endpoints_app.command("update")
+def endpoints_update(
+    endpoint_id: EndpointIdArg,
+    url: Annotated[
+        str | None, typer.Option("--url", help="The new address.", show_default=False)
+    ] = None,
+    enable: Annotated[
+        bool | None,
+        typer.Option("--enable/--disable", help="Send to it, or stop.", show_default=False),
+    ] = None,
+    token_id: TokenIdOpt = None,
+    token_secret: TokenSecretOpt = None,
+) -> None:
+    """Change an endpoint's address, or enable or disable it."""
+    _exit(
+        commands.run(
+            commands.endpoints_update,
+            endpoint_id=endpoint_id,
+            url=url,
+            enable=enable,
+            token_id=token_id,
+            token_secret=token_secret,
+        )
+    )
+
+
+@endpoints_app.command("delete")
+def endpoints_delete(
+    endpoint_id: EndpointIdArg,
+    env_file: EnvFileOpt = ".env",
+    token_id: TokenIdOpt = None,
+    token_secret: TokenSecretOpt = None,
+) -> None:
+    """Delete an endpoint (Mux stops sending to it); its secret leaves .env."""
+    _exit(
+        commands.run(
+            commands.endpoints_delete,
+            endpoint_id=endpoint_id,
+            env_file=env_file,
+            token_id=token_id,
+            token_secret=token_secret,
+        )
     )
 
 

@@ -28,6 +28,7 @@ if typing.TYPE_CHECKING:
     from muxhook.fixtures import Fixture
     from muxhook.forward import Route
     from muxhook.inspector.server import InspectorServer
+    from muxhook.muxlisten import Companion, MuxApiListen
     from muxhook.pipeline import ListenSettings
     from muxhook.render import ListenView, Output
     from muxhook.secrets import ResolvedSecret
@@ -399,9 +400,17 @@ def listen(
     ngrok_path: str | None = None,
     inspect_port: int | None = None,
     no_inspect: bool = False,
+    source: str = "tunnel",
+    register: bool = False,
+    keep_endpoint: bool = False,
+    token_id: str | None = None,
+    token_secret: str | None = None,
+    env_file: str = ".env",
+    stream_silence: float = 90.0,
     stop: asyncio.Event | None = None,
 ) -> ExitCode:
-    """Receive webhooks locally (behind a tunnel), record, verify, show and forward them."""
+    """Receive webhooks locally (behind a tunnel, or from the Mux API's event stream),
+    record, verify, show and forward them."""
     from muxhook import listener, pipeline, providers
     from muxhook.forward import parse_route
     from muxhook.headers import parse_extra_headers
@@ -426,10 +435,36 @@ def listen(
     out.say("muxhook listen")
     if host not in ("127.0.0.1", "localhost", "::1"):
         out.warn(f"listening on {host}: other machines on your network can post to muxhook")
-    secrets = _listen_secrets(provider, secret, out)
+    mux = _mux_api_listen(  # --from mux-api, --register: None without them
+        out,
+        source=source,
+        register=register,
+        keep_endpoint=keep_endpoint,
+        token_id=token_id,
+        token_secret=token_secret,
+        env_file=env_file,
+        silence=stream_silence,
+        provider=provider,
+        tunnel=tunnel,
+        public_url=public_url,
+        no_tunnel=no_tunnel,
+        domain=domain,
+    )
+    if mux is not None and mux.streaming:
+        forward_secret = mux.app_secret(secret, forward_secret)
+        secrets = {"mux": forward_secret}
+    elif mux is not None:
+        secrets = {}  # the endpoint's secret, once it is registered
+    else:
+        secrets = _listen_secrets(provider, secret, out)
     resign = _forward_secret(forward_secret, out)
     log_path = Path(db) if db else default_db_path()
-    log = EventLog(log_path)
+    try:
+        log = EventLog(log_path)
+    except BaseException:
+        if mux is not None:
+            mux.close()
+        raise
     out.say(f"  recording every request to {log_path}")
     if routes:
         for route in routes:
@@ -438,12 +473,26 @@ def listen(
             _check_app(route.url, out)
     else:
         out.say("  not forwarding (no --forward-to): events are recorded and shown")
-    sock = listener.bind(host, port)
+    try:
+        sock = listener.bind(host, port)
+    except BaseException:
+        log.close()
+        if mux is not None:
+            mux.close()
+        raise
     local_port = sock.getsockname()[1]
-    chosen = _choose_tunnel(tunnel, public_url, no_tunnel, domain, ngrok_path, out)
+    if mux is not None and mux.streaming:
+        mux.tunnel_line()
+        chosen = None
+    else:
+        chosen = _choose_tunnel(tunnel, public_url, no_tunnel, domain, ngrok_path, out)
     try:
         public = chosen.start(local_port) if chosen is not None else None
+        if mux is not None and mux.register:
+            secrets["mux"] = mux.register_endpoint(public, url_path)
     except BaseException:
+        if mux is not None:
+            mux.close()
         if chosen is not None:
             chosen.stop()  # its watchdog too
         sock.close()
@@ -491,7 +540,8 @@ def listen(
     def ready() -> None:
         if public:
             out.say(f"  public URL: {public.rstrip('/')}{url_path}")
-            out.say(f"  paste it into {where}")
+            registered = mux.ready_line() if mux is not None else None
+            out.say(registered or f"  paste it into {where}")
         out.say(f"Ready: listening on {local} (Ctrl-C to stop)")
         if inspector is not None:
             from muxhook.inspector.server import DEFAULT_PORT
@@ -515,6 +565,8 @@ def listen(
             serving=lambda: sock.fileno() != -1,
         )
 
+    companion = mux.companion(chosen, local_port, forward_timeout) if mux is not None else None
+
     try:
         _run_loop(
             _serve(
@@ -523,7 +575,7 @@ def listen(
                 view,
                 sock,
                 ready,
-                watch,
+                watch if mux is None or not mux.register else None,  # it restarts the tunnel
                 concurrency,
                 forward_timeout,
                 insecure,
@@ -531,15 +583,27 @@ def listen(
                 routes,
                 stop,
                 inspector,
+                companion,
             )
         )
     finally:
+        if mux is not None:
+            mux.close()  # the endpoint goes before the tunnel: Mux stops sending first
         if chosen is not None:
             chosen.stop()
         if inspector is not None:
             inspector.sock.close()
         log.close()
     return ExitCode.OK
+
+
+def _mux_api_listen(out: Output, **options: Any) -> MuxApiListen | None:
+    """``--from mux-api`` / ``--register`` checked, with the token, or None without them."""
+    if options["source"] == "tunnel" and not options["register"] and not options["keep_endpoint"]:
+        return None  # the common case imports nothing more
+    from muxhook.muxlisten import MuxApiListen
+
+    return MuxApiListen.prepare(out, **options)
 
 
 def _choose_tunnel(
@@ -781,6 +845,7 @@ async def _serve(
     routes: tuple[Route, ...],
     stop: asyncio.Event | None,
     inspector: InspectorServer | None = None,
+    companion: Companion | None = None,
 ) -> None:
     import asyncio
     import gc
@@ -811,14 +876,27 @@ async def _serve(
         view.batch_flushes()
 
         watcher = asyncio.create_task(watch.run()) if watch is not None else None
+        # Beside the listener (--from mux-api: the event stream), until the listener stops;
+        # it sets ``stop`` itself when it cannot go on, and its error is the exit code.
+        stop = stop or asyncio.Event()
+        beside = asyncio.create_task(companion(flow, stop)) if companion else None
+        failure: MuxhookError | None = None
         try:
             await server.serve(sock, on_started=ready, grace=forward_timeout, stop=stop)
         finally:
             if watcher is not None:
                 watcher.cancel()
+            if beside is not None:
+                stop.set()
+                try:
+                    await beside
+                except MuxhookError as error:
+                    failure = error
             view.summary(flow.stats)  # serve has drained: every forward is finished or cut off
             if inspector is not None:
                 await inspector.stop()
+        if failure is not None:
+            raise failure
 
 
 def _listen_inspector(
@@ -1243,6 +1321,136 @@ def log_recover(out: Output, *, db: str | None = None) -> ExitCode:
         out.say(f"the event log at {path} has no damage SQLite can find; nothing was changed")
         return ExitCode.OK
     out.recovered(done)
+    return ExitCode.OK
+
+
+def _mux_api(out: Output, token_id: str | None, token_secret: str | None, needs: str) -> Any:
+    """A System API client whose token is checked (``whoami``) and has ``needs``."""
+    from muxhook import muxapi
+
+    credentials = muxapi.resolve_credentials(token_id, token_secret)
+    api = muxapi.MuxApi(
+        credentials,
+        muxapi.base_url(),
+        on_wait=lambda seconds, why: out.warn(f"{why}; waiting {seconds:g} s"),
+    )
+    try:
+        whoami = api.whoami()
+        if whoami.lacks(needs):
+            action = (
+                "list webhook endpoints" if needs == muxapi.READ else "change webhook endpoints"
+            )
+            raise muxapi.api_error(
+                403, b"", action=action, credentials=credentials, needs=needs, whoami=whoami
+            )
+    except BaseException:
+        api.close()
+        raise
+    return api
+
+
+def endpoints_list(
+    out: Output,
+    *,
+    json_: bool = False,
+    token_id: str | None = None,
+    token_secret: str | None = None,
+) -> ExitCode:
+    """The environment's webhook endpoints: id, enabled, address, creation time."""
+    from muxhook import muxapi
+
+    with _mux_api(out, token_id, token_secret, muxapi.READ) as api:
+        found = api.list_endpoints()
+        environment = api.whoami_seen.environment_name if api.whoami_seen else ""
+    for endpoint in found:
+        if json_:
+            fields = endpoint._asdict()
+            fields.pop("signing_secret")
+            out.result(json.dumps(fields, ensure_ascii=False, separators=(",", ":")))
+        else:
+            state = "enabled " if endpoint.enabled else "disabled"
+            out.result(f"{endpoint.id}  {state}  {endpoint.address}  {endpoint.created_at}")
+    if not found:
+        where = f" in environment {environment!r}" if environment else ""
+        out.say(f"no webhook endpoints{where}")
+    return ExitCode.OK
+
+
+def endpoints_create(
+    out: Output,
+    *,
+    url: str,
+    env_file: str = ".env",
+    token_id: str | None = None,
+    token_secret: str | None = None,
+) -> ExitCode:
+    """A new endpoint for ``url``; its signing secret goes into ``env_file``, never shown."""
+    from muxhook import envfile, muxapi
+    from muxhook.forward import check_url
+    from muxhook.secrets import mask
+
+    check_url(url, "URL")
+    with _mux_api(out, token_id, token_secret, muxapi.WRITE) as api:
+        created = api.create_endpoint(url)
+    out.result(f"{created.id}  enabled   {created.address}  {created.created_at}")
+    if not created.signing_secret:
+        out.warn("Mux sent no signing secret for it; nothing was written to " + env_file)
+        return ExitCode.OK
+    kept = envfile.put_secret(
+        Path(env_file),
+        "MUX_WEBHOOK_SECRET",
+        created.signing_secret,
+        endpoint_id=created.id,
+        address=created.address,
+    )
+    previous = " (your previous value is kept there as a comment)" if kept else ""
+    out.say(
+        f"its signing secret {mask(created.signing_secret)} is in {env_file} as "
+        f"MUX_WEBHOOK_SECRET (0600){previous}; Mux shows it only once"
+    )
+    return ExitCode.OK
+
+
+def endpoints_update(
+    out: Output,
+    *,
+    endpoint_id: str,
+    url: str | None = None,
+    enable: bool | None = None,
+    token_id: str | None = None,
+    token_secret: str | None = None,
+) -> ExitCode:
+    """Point an endpoint at another URL, or enable or disable it."""
+    from muxhook import muxapi
+    from muxhook.forward import check_url
+
+    if url is not None:
+        check_url(url, "--url")
+    if url is None and enable is None:
+        raise UsageError("say what to change: --url URL, --enable or --disable")
+    with _mux_api(out, token_id, token_secret, muxapi.WRITE) as api:
+        updated = api.update_endpoint(endpoint_id, address=url, enabled=enable)
+    state = "enabled " if updated.enabled else "disabled"
+    out.result(f"{updated.id}  {state}  {updated.address}  {updated.created_at}")
+    return ExitCode.OK
+
+
+def endpoints_delete(
+    out: Output,
+    *,
+    endpoint_id: str,
+    env_file: str = ".env",
+    token_id: str | None = None,
+    token_secret: str | None = None,
+) -> ExitCode:
+    """Delete an endpoint; a secret muxhook wrote for it leaves ``env_file``."""
+    from muxhook import envfile, muxapi
+
+    with _mux_api(out, token_id, token_secret, muxapi.WRITE) as api:
+        api.delete_endpoint(endpoint_id)
+    out.say(f"deleted Mux endpoint {endpoint_id}: Mux stops sending to it")
+    if envfile.take_back(Path(env_file), "MUX_WEBHOOK_SECRET", endpoint_id=endpoint_id):
+        out.say(f"its signing secret left {env_file}")
     return ExitCode.OK
 
 

@@ -496,6 +496,12 @@ class ListenView:
 
     def unrecorded(self, incoming: Incoming, reason: str) -> None:
         """A request that could not be stored, and was answered 503 so it is sent again."""
+        if incoming.method == "SSE":  # muxlisten.STREAM_METHOD: nobody to answer 503 to
+            self.out.error(
+                f"could not record an event from the Mux event stream ({reason}); it was not "
+                "forwarded, and the stream does not send it again"
+            )
+            return
         self.out.error(
             f"could not record {incoming.method} {incoming.path} ({reason}); answered 503, "
             "so the platform will send it again"
@@ -591,8 +597,8 @@ class ListenView:
             verdict += self.out.paint(f" ({event.signature_headers} signature headers)", "yellow")
         if attempts:
             forward = "  ".join(self._outcome(a) for a in attempts)
-        elif event.verdict == "invalid":
-            forward = "not forwarded (401)"
+        elif event.verdict == "invalid":  # a stream event ("SSE") had nobody to answer 401
+            forward = "not forwarded" if event.incoming.method == "SSE" else "not forwarded (401)"
         else:
             forward = "recorded"
         line = "  ".join(
