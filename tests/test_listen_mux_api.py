@@ -219,7 +219,11 @@ def test_nothing_from_the_stream_is_lost_while_the_app_is_down(
         stub.publish(event("ev-2"))
         listener.wait_for_stdout(2)
     assert all("→ failed" in line and "connection refused" in line for line in listener.stdout)
-    assert "failed 2" in listener.stderr[-1]
+    summary = next(line for line in listener.stderr if line.startswith("received "))
+    assert "failed 2" in summary
+    assert listener.stderr[-1] == (
+        "2 events not delivered: #1, #2; 'muxhook log replay --failed' sends them again"
+    )
     with sdk_receiver(SECRET) as judged:
         replayed = run_muxhook(
             tmp_path,
