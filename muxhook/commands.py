@@ -451,13 +451,13 @@ def listen(
         domain=domain,
     )
     if mux is not None and mux.streaming:
-        forward_secret = mux.app_secret(secret, forward_secret)
-        secrets = {"mux": forward_secret}
-    elif mux is not None:
-        secrets = {}  # the endpoint's secret, once it is registered
+        resign: ResolvedSecret | None = mux.app_secret(secret, forward_secret)
+        assert resign is not None
+        secrets = {"mux": resign.value}
     else:
-        secrets = _listen_secrets(provider, secret, out)
-    resign = _forward_secret(forward_secret, out)
+        # With --register, the endpoint's secret comes once it is registered.
+        secrets = {} if mux is not None else _listen_secrets(provider, secret, out)
+        resign = _forward_secret(forward_secret, out)
     log_path = Path(db) if db else default_db_path()
     try:
         log = EventLog(log_path)
@@ -1204,7 +1204,7 @@ class _Signer:
         self.forward = resolve_forward_secret(forward_secret)
         self.out = out
         self._keys: dict[str, str | None] = {}  # provider → its signing secret, if found
-        self._matches: dict[str, bool] = {}  # fingerprint → whether the forward secret is it
+        self._matches: dict[tuple[str, str], bool] = {}  # (secret, fingerprint) → a match
 
     def platform(self, row: StoredEvent) -> list[tuple[str, str]]:
         """The recorded headers, freshly signed with the platform's secret when there is one."""
@@ -1228,34 +1228,45 @@ class _Signer:
             )
         return forwardable_headers(row.headers, extra)
 
+    def _fingerprint_is(self, secret: str, stored: str) -> bool:
+        from muxhook.secrets import fingerprint_matches
+
+        if (secret, stored) not in self._matches:  # PBKDF2: worth doing once per secret
+            self._matches[secret, stored] = fingerprint_matches(secret, stored)
+        return self._matches[secret, stored]
+
     def to_target(self, row: StoredEvent, target: Target) -> _Send:
         """The event as listen sent it to ``target``: its ``-H`` headers, re-signed as it was."""
         from muxhook import providers, signing
         from muxhook.forward import forwardable_headers
-        from muxhook.secrets import FORWARD_SECRET_ENV, fingerprint_matches
+        from muxhook.secrets import FORWARD_SECRET_ENV, resolve_secret
 
         possibly = _possibly_delivered(row, target)
         if target.resign is None:
             headers = self.platform(row)
             return _Send(row, target.url, forwardable_headers(headers, target.headers), possibly)
-        if self.forward is None:
+        name = row.provider or providers.guess(row.body)
+        if name not in self._keys:
+            found = resolve_secret(name, self.secret)
+            self._keys[name] = None if found is None else found.value
+        # The forward secret, or the platform's own (listen --from mux-api signs forwards with
+        # the app's secret): whichever has the fingerprint the log kept.
+        candidates = [
+            c for c in (self.forward.value if self.forward else None, self._keys[name]) if c
+        ]
+        stored = target.resign.fingerprint
+        key = next((c for c in candidates if self._fingerprint_is(c, stored)), None)
+        if key is None:
             problem = (
                 f"listen re-signed it with a forward secret (from {target.resign.source}); "
                 f"pass --forward-secret or set {FORWARD_SECRET_ENV}"
-            )
-            return _Send(row, target.url, [], possibly, problem)
-        stored = target.resign.fingerprint
-        if stored not in self._matches:
-            self._matches[stored] = fingerprint_matches(self.forward.value, stored)
-        if not self._matches[stored]:
-            problem = (
-                f"the forward secret from {self.forward.source} is not the one listen "
+                if self.forward is None
+                else f"the forward secret from {self.forward.source} is not the one listen "
                 f"re-signed it with (from {target.resign.source}); pass that one with "
                 f"--forward-secret or {FORWARD_SECRET_ENV}"
             )
             return _Send(row, target.url, [], possibly, problem)
-        name = row.provider or providers.guess(row.body)
-        fresh = signing.sign(row.body, secret=self.forward.value, provider=name)
+        fresh = signing.sign(row.body, secret=key, provider=name)
         extra = [(k, v) for k, v in fresh.items() if k.lower() != "content-type"]
         extra += list(target.headers)
         return _Send(row, target.url, forwardable_headers(row.headers, extra), possibly)

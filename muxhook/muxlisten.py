@@ -36,6 +36,7 @@ if typing.TYPE_CHECKING:
     from muxhook.muxstream import EventStream
     from muxhook.pipeline import Pipeline
     from muxhook.render import Output
+    from muxhook.secrets import ResolvedSecret
     from muxhook.tunnel import Tunnel
 
 __all__ = ["SOURCES", "STREAM_METHOD", "MuxApiListen", "local_secret_path"]
@@ -179,22 +180,22 @@ class MuxApiListen:
             base=base,
         )
 
-    def app_secret(self, secret: str | None, forward_secret: str | None) -> str:
+    def app_secret(self, secret: str | None, forward_secret: str | None) -> ResolvedSecret:
         """``--from mux-api``: the secret the app verifies with, said once; generated if none.
 
         It signs every forward and verifies local POSTs (``trigger``, ``replay``).
         """
-        from muxhook.secrets import mask, resolve_secret
+        from muxhook.secrets import ResolvedSecret, mask, resolve_secret
 
         if forward_secret:
             self.out.say(f"  signing forwards with --forward-secret {mask(forward_secret)}")
-            return forward_secret
+            return ResolvedSecret(forward_secret, "--forward-secret")
         found = resolve_secret("mux", secret)
         if found is not None:
             self.out.say(
                 f"  signing forwards with your app's secret {mask(found.value)} from {found.source}"
             )
-            return found.value
+            return found
         path = local_secret_path(self.whoami.environment_id)
         value, created = _load_or_create_secret(path)
         if created:
@@ -205,7 +206,7 @@ class MuxApiListen:
             )
         else:
             self.out.say(f"  signing forwards with the local secret {mask(value)} from {path}")
-        return value
+        return ResolvedSecret(value, str(path))
 
     def tunnel_line(self) -> None:
         """``--from mux-api``: say why no tunnel starts."""

@@ -127,11 +127,12 @@ def start_judge() -> Iterator[Judge]:
 
 
 @contextlib.contextmanager
-def sdk_receiver(secret: str, *, fail_type: str = "") -> Iterator[str]:
+def sdk_receiver(secret: str, *, fail_type: str = "", port: int = 0) -> Iterator[str]:
     """A webhook receiver that verifies with the official SDK (tests/node/receiver.mjs).
 
     Yields its URL; answers 200 when the SDK accepts, 400 when it refuses, and 500 for
-    events of ``fail_type``. Fails (never skips) when node or the SDK is missing.
+    events of ``fail_type``; on ``port`` when given (an app coming back where it was).
+    Fails (never skips) when node or the SDK is missing.
     """
     import os
     import time
@@ -141,7 +142,7 @@ def sdk_receiver(secret: str, *, fail_type: str = "") -> Iterator[str]:
         pytest.fail(problem, pytrace=False)
     node = shutil.which("node")
     assert node is not None
-    env = {**os.environ, "MUX_WEBHOOK_SECRET": secret, "FAIL_TYPE": fail_type}
+    env = {**os.environ, "MUX_WEBHOOK_SECRET": secret, "FAIL_TYPE": fail_type, "PORT": str(port)}
     proc = subprocess.Popen(
         [node, str(NODE_DIR / "receiver.mjs")],
         cwd=NODE_DIR,

@@ -30,7 +30,7 @@ const server = http.createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 30000;
-server.listen(0, '127.0.0.1', () => {
+server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
   console.log(`listening ${server.address().port}`);
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.close(() => process.exit(0)));
