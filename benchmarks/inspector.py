@@ -44,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import listen as listen_bench
 
 from muxhook import signing
-from muxhook.store import Attempt, EventLog, Incoming
+from muxhook.records import Attempt, Incoming
+from muxhook.store import EventLog
 
 SECRET = listen_bench.SECRET
 INSPECTOR = re.compile(r"inspector: (http://\S+)")

@@ -157,7 +157,8 @@ def serve_minimal(app_url: str, db: str, port_file: str) -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from muxhook.httpclient import Http1Pool
-    from muxhook.store import EventLog, Incoming
+    from muxhook.records import Incoming
+    from muxhook.store import EventLog
 
     log = EventLog(db)
     pool = Http1Pool()

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from muxhook import integrity, store
-from muxhook.store import Attempt, EventLog, Incoming, Target
+from muxhook.records import Attempt, Incoming, Target
+from muxhook.store import EventLog
 
 HEADERS = [
     ("Host", "127.0.0.1:8700"),

@@ -328,7 +328,7 @@ def _json_ids(path: Path) -> tuple[int, int]:
         for line in handle:
             lines += 1
             event = json.loads(line)
-            forwards = event.get("forwards") or []
+            forwards = event.get("attempts") or []
             if event.get("verdict") == "valid" and forwards and forwards[-1]["status"] == 200:
                 ids.add(str(event.get("event_id")))
     return lines, len(ids)

@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from muxhook.store import Attempt, EventLog, Incoming
+from muxhook.records import Attempt, Incoming
+from muxhook.store import EventLog
 
 HEADERS = [
     ("host", "127.0.0.1:8787"),

@@ -387,10 +387,18 @@ def listen(
         typer.Option(
             "--save",
             metavar="DIR",
-            help="Write each event as a fixture file (replayable).",
+            help="Write each event whose signature is valid as a fixture file (replayable).",
             show_default=False,
         ),
     ] = None,
+    save_all: Annotated[
+        bool,
+        typer.Option(
+            "--save-all",
+            help="With --save: every request, those not valid marked (.invalid, .unverified, "
+            ".body), which replay does not read.",
+        ),
+    ] = False,
     tunnel: Annotated[
         str,
         typer.Option("--tunnel", help="auto: ngrok when an authtoken is configured; ngrok; none."),
@@ -481,6 +489,7 @@ def listen(
             json_=json_,
             db=db,
             save=save,
+            save_all=save_all,
             tunnel=tunnel,
             public_url=public_url,
             no_tunnel=no_tunnel,

@@ -18,7 +18,14 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, SignatureError, UsageError
+from muxhook.errors import (
+    DeliveryError,
+    EnvironmentProblem,
+    ExitCode,
+    MuxhookError,
+    SignatureError,
+    UsageError,
+)
 
 if typing.TYPE_CHECKING:
     import asyncio
@@ -30,9 +37,11 @@ if typing.TYPE_CHECKING:
     from muxhook.inspector.server import InspectorServer
     from muxhook.muxlisten import Companion, MuxApiListen
     from muxhook.pipeline import ListenSettings
-    from muxhook.render import ListenView, Output
+    from muxhook.records import Attempt, StoredEvent, Target
+    from muxhook.render import Output, TerminalView
     from muxhook.secrets import ResolvedSecret
-    from muxhook.store import EventLog, StoredEvent, Target
+    from muxhook.store import EventLog
+    from muxhook.subscribers import Subscriber
     from muxhook.tunnel import Tunnel, WatchTiming
 
 __all__ = ["events", "inspect", "run", "sign", "trigger", "verify"]
@@ -253,22 +262,30 @@ def trigger(
 
     The event id and object id are fresh on every call (unless ``keep_ids``), so an app
     that ignores duplicates takes each trigger as a new event."""
-    from muxhook import delivery, render, signing
-    from muxhook.forward import check_url
+    from muxhook import render, signing
+    from muxhook.headers import parse_extra_headers
+    from muxhook.sending import HttpSender, check_url
 
     check_url(to)  # a bad URL is bad input: said before anything else
     fixture = _load_fixture(event, provider, set_ or [], unset or [], fresh_ids=not keep_ids)
     key = _secret(fixture.provider, secret)
     headers = signing.sign(fixture.body, secret=key, provider=fixture.provider)
-    from muxhook.headers import parse_extra_headers
-
     headers.update(parse_extra_headers(header or []))
     out.request_line(to, fixture.event_type, fixture.provider)
-    answer = delivery.post(to, fixture.body, headers, timeout=timeout, verify_tls=not insecure)
+
+    async def send() -> Attempt:
+        async with HttpSender(insecure=insecure, connections=1) as sender:
+            return await sender.send(to, fixture.body, list(headers.items()), timeout=timeout)
+
+    attempt = _run_loop(send())
+    if attempt.status is None:
+        raise DeliveryError(f"could not reach {to}: {attempt.error}")
     out.response_line(
-        answer.status, answer.reason, answer.elapsed, render.printable_body(answer.body)
+        attempt.status,
+        (attempt.latency_ms or 0) / 1000,
+        render.printable_body(attempt.response_start),
     )
-    return ExitCode.OK if 200 <= answer.status < 300 else ExitCode.FAILED
+    return ExitCode.OK if attempt.ok else ExitCode.FAILED
 
 
 def events(
@@ -393,6 +410,7 @@ def listen(
     json_: bool = False,
     db: str | None = None,
     save: str | None = None,
+    save_all: bool = False,
     tunnel: str = "auto",
     public_url: str | None = None,
     no_tunnel: bool = False,
@@ -414,7 +432,7 @@ def listen(
     from muxhook import listener, pipeline, providers
     from muxhook.forward import parse_route
     from muxhook.headers import parse_extra_headers
-    from muxhook.render import ListenView
+    from muxhook.render import JsonLines, TerminalView
     from muxhook.store import EventLog, default_db_path
 
     if provider:
@@ -529,10 +547,15 @@ def listen(
         extra_headers=extra,
         ack=ack,
         retries=retries,
+        forward_timeout=forward_timeout,
         shown_events=tuple(g.strip() for g in (events or "").split(",") if g.strip()),
-        save_dir=Path(save) if save else None,
     )
-    view = ListenView(out, json_lines=json_, verbose=verbose)
+    view = TerminalView(out, lines=not json_, verbose=verbose)
+    subscribers: list[Subscriber] = [view]
+    if json_:
+        subscribers.append(JsonLines(out))
+    if save:
+        subscribers.append(pipeline.FixtureSaver(Path(save), everything=save_all))
     local = f"http://{host if ':' not in host else f'[{host}]'}:{local_port}{url_path}"
     platform = providers.get(provider or providers.DEFAULT)
     where = f"{platform.LABEL}: {platform.DASHBOARD}"
@@ -573,6 +596,7 @@ def listen(
                 settings,
                 log,
                 view,
+                subscribers,
                 sock,
                 ready,
                 watch if mux is None or not mux.register else None,  # it restarts the tunnel
@@ -664,7 +688,7 @@ class _TunnelWatch:
         self,
         tunnel: Tunnel,
         timing: WatchTiming,
-        view: ListenView,
+        view: TerminalView,
         *,
         public: str,
         url_path: str,
@@ -834,7 +858,8 @@ def _run_loop(main: Coroutine[Any, Any, T]) -> T:
 async def _serve(
     settings: ListenSettings,
     log: EventLog,
-    view: ListenView,
+    view: TerminalView,
+    subscribers: list[Subscriber],
     sock: socket.socket,
     ready: Callable[[], None],
     watch: _TunnelWatch | None,
@@ -851,14 +876,14 @@ async def _serve(
     import gc
 
     from muxhook import listener, pipeline
-    from muxhook.forward import Forwarder
+    from muxhook.render import StreamView
+    from muxhook.sending import HttpSender
 
-    reporter: pipeline.Reporter = view
     if inspector is not None:  # started first, so its objects are frozen with the rest
-        from muxhook.inspector.subscriber import InspectorReporter
+        from muxhook.inspector.subscriber import InspectorSubscriber
 
         await inspector.start()
-        reporter = InspectorReporter(view, inspector)
+        subscribers = [*subscribers, InspectorSubscriber(inspector)]
 
     # Everything built at start-up lives as long as the listener: keep it out of the cyclic
     # collector's walks, and collect young objects less often under a burst.
@@ -866,14 +891,14 @@ async def _serve(
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
 
-    async with Forwarder(
-        timeout=forward_timeout, concurrency=concurrency, insecure=insecure
-    ) as fwd:
+    async with HttpSender(insecure=insecure, connections=concurrency * 2) as sender:
         flow = pipeline.Pipeline(
-            settings, log, fwd if routes else None, reporter, concurrency=concurrency
+            settings, log, sender if routes else None, subscribers, concurrency=concurrency
         )
         server = listener.Listener(flow, max_body=limit)
-        view.batch_flushes()
+        for subscriber in subscribers:
+            if isinstance(subscriber, StreamView):
+                subscriber.batch_flushes()
 
         watcher = asyncio.create_task(watch.run()) if watch is not None else None
         # Beside the listener (--from mux-api: the event stream), until the listener stops;
@@ -1040,54 +1065,13 @@ def log_list(
     with _open_log(db, read_only=True) as log:
         rows = log.list(type_glob=type_, status=status, since=_parse_since(since), limit=limit)
     if json_:
-        out.result(json.dumps([_event_json(row) for row in rows], ensure_ascii=False, indent=2))
+        from muxhook.records import event_json
+
+        for row in rows:  # JSON lines, like every --json
+            out.result(json.dumps(event_json(row), ensure_ascii=False))
     else:
         out.log_rows(rows)
     return ExitCode.OK
-
-
-def _event_json(row: Any, *, body: bool = False) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "id": row.id,
-        "received_at": row.received_at,
-        "method": row.method,
-        "path": row.path,
-        "provider": row.provider,
-        "type": row.event_type,
-        "event_id": row.event_id,
-        "object_id": row.object_id,
-        "verdict": row.verdict,
-        "reason": row.reason,
-        "duplicate": row.duplicate,
-        "status": row.status,
-        "targets": [
-            {
-                "url": target.url,
-                "headers": [name for name, _ in target.headers],
-                "resigned_from": target.resign.source if target.resign else None,
-            }
-            for target in row.targets
-        ],
-        "attempts": [
-            {
-                "attempted_at": a.attempted_at,
-                "target": a.target,
-                "status": a.status,
-                "latency_ms": a.latency_ms,
-                "error": a.error,
-            }
-            for a in row.attempts
-        ],
-    }
-    if body:
-        document["headers"] = row.headers
-        try:
-            document["body"] = row.body.decode("utf-8")
-        except UnicodeDecodeError:
-            import base64
-
-            document["body_base64"] = base64.b64encode(row.body).decode("ascii")
-    return document
 
 
 def log_show(out: Output, *, event_id: int, json_: bool = False, db: str | None = None) -> ExitCode:
@@ -1097,7 +1081,9 @@ def log_show(out: Output, *, event_id: int, json_: bool = False, db: str | None 
     if row is None:
         raise UsageError(f"no event #{event_id} in the log ('muxhook log list' shows the ids)")
     if json_:
-        out.result(json.dumps(_event_json(row, body=True), ensure_ascii=False, indent=2))
+        from muxhook.records import event_json
+
+        out.result(json.dumps(event_json(row, body=True), ensure_ascii=False))
     else:
         out.log_event(row)
     return ExitCode.OK
@@ -1148,7 +1134,7 @@ def log_replay(
     known target) is said on its line; the rest still go. The exit code is the worst
     outcome: 3 an app unreachable, 2 an event not sent, 1 a non-2xx answer, 0 all 2xx.
     """
-    from muxhook.forward import check_url
+    from muxhook.sending import check_url
 
     if to:
         check_url(to)
@@ -1274,16 +1260,16 @@ class _Signer:
 
 async def _replay_sends(sends: list[_Send], log: EventLog, timeout: float, out: Output) -> ExitCode:
     """Send one after another, oldest first; each attempt is in the log before the next."""
-    from muxhook.forward import Forwarder
+    from muxhook.sending import HttpSender
 
     worst = ExitCode.OK
-    async with Forwarder(timeout=timeout, concurrency=1) as forwarder:
+    async with HttpSender(connections=1) as sender:
         for send in sends:
             if send.problem is not None:
                 out.replay_skipped(send.row, send.url, send.problem, send.possibly_delivered)
                 worst = max(worst, ExitCode.USAGE)
                 continue
-            attempt = await forwarder.post(send.url, send.row.body, send.headers)
+            attempt = await sender.send(send.url, send.row.body, send.headers, timeout=timeout)
             log.add_attempt(send.row.id, attempt)
             out.replay_line(send.row, attempt, possibly_delivered=send.possibly_delivered)
             if attempt.status is None:
@@ -1397,8 +1383,8 @@ def endpoints_create(
 ) -> ExitCode:
     """A new endpoint for ``url``; its signing secret goes into ``env_file``, never shown."""
     from muxhook import envfile, muxapi
-    from muxhook.forward import check_url
     from muxhook.secrets import mask
+    from muxhook.sending import check_url
 
     check_url(url, "URL")
     with _mux_api(out, token_id, token_secret, muxapi.WRITE) as api:
@@ -1433,7 +1419,7 @@ def endpoints_update(
 ) -> ExitCode:
     """Point an endpoint at another URL, or enable or disable it."""
     from muxhook import muxapi
-    from muxhook.forward import check_url
+    from muxhook.sending import check_url
 
     if url is not None:
         check_url(url, "--url")
@@ -1509,9 +1495,9 @@ def replay(
     from muxhook import providers
     from muxhook import replay as engine
     from muxhook.errors import DeliveryError
-    from muxhook.forward import check_url
     from muxhook.headers import parse_extra_headers
     from muxhook.render import ReplayView
+    from muxhook.sending import check_url
 
     # Everything is checked before anything is sent.
     check_url(to)

@@ -85,18 +85,33 @@ def load_file(path: Path, *, provider: str | None = None) -> Fixture:
 
 
 def save(
-    folder: Path, *, provider: str, event_type: str | None, number: int, at: float, body: bytes
+    folder: Path,
+    *,
+    provider: str | None,
+    event_type: str | None,
+    number: int,
+    at: float,
+    body: bytes,
+    verdict: str | None = None,
 ) -> Path:
     """Write ``body`` as a replayable fixture: ``folder/<provider>/<time>-<number>-<type>.json``.
 
     The names sort in arrival order, and the provider folder tells ``load_file`` whose
-    event it is. Files are owner-only: they hold real payloads.
+    event it is. Files are owner-only: they hold real payloads. A request that is not a
+    fixture ``replay`` should sign and send — its signature was not valid (``verdict``),
+    or its body is neither JSON nor a JPEG of a known provider — is kept marked: its name
+    ends in ``.invalid``, ``.unverified`` or ``.body``, which ``replay`` does not read.
     """
     import os
 
     from muxhook._files import private_folder
 
-    target = folder / provider / saved_name(event_type=event_type, number=number, at=at, body=body)
+    name = saved_name(event_type=event_type, number=number, at=at, body=body)
+    if verdict not in (None, "valid"):
+        name += f".{verdict}"
+    elif provider is None or not (body.startswith(b"\xff\xd8") or _json_object(body)):
+        name += ".body"
+    target = folder / (provider or "unknown") / name
     try:
         private_folder(target.parent)
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -117,6 +132,13 @@ def saved_name(*, event_type: str | None, number: int, at: float, body: bytes) -
     suffix = ".jpg" if body.startswith(b"\xff\xd8") else ".json"
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(at))
     return f"{stamp}-{number:06d}-{kind[:120]}{suffix}"
+
+
+def _json_object(body: bytes) -> bool:
+    try:
+        return isinstance(json.loads(body), dict)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
 
 
 def parse_assignment(text: str) -> tuple[str, object]:

@@ -1,7 +1,7 @@
-"""Forwarding to the developer's app: the exact bytes, in order per object, bounded.
+"""Where an event goes and in what order: routes, the headers that go with it, and the
+gate that keeps events about one object in order while others go on.
 
-The hot path uses muxhook's own keep-alive HTTP/1.1 client (``muxhook.httpclient``),
-chosen by measurement; httpx stays the client of the one-shot paths.
+The sending itself is a ``muxhook.sending.Sender``'s.
 """
 
 from __future__ import annotations
@@ -9,22 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
-import time
 from collections.abc import AsyncIterator, Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from muxhook.delivery import BODY_KEEP, unreachable_hint
 from muxhook.errors import UsageError
-from muxhook.httpclient import ConnectionFailed, Http1Pool
-from muxhook.store import Attempt
 
 __all__ = [
     "HOP_BY_HOP",
-    "Forwarder",
     "OrderedGate",
     "Route",
-    "check_url",
     "forwardable_headers",
     "parse_route",
 ]
@@ -63,14 +57,6 @@ class Route(NamedTuple):
         return event_type is not None and any(
             fnmatch.fnmatchcase(event_type, part.strip()) for part in self.pattern.split(",")
         )
-
-
-def check_url(url: str, option: str = "--to") -> str:
-    """``url`` when it is an http(s) URL with a host; one UsageError line otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"{option} {url!r}: give an http:// or https:// URL")
-    return url
 
 
 def parse_route(text: str) -> Route:
@@ -155,42 +141,3 @@ class OrderedGate:
             del self._locks[key]
         else:
             self._locks[key] = (lock, users - 1)
-
-
-class Forwarder:
-    """POSTs bodies to the app over pooled keep-alive connections (``muxhook.httpclient``)."""
-
-    def __init__(self, *, timeout: float, concurrency: int, insecure: bool = False) -> None:
-        self.timeout = timeout
-        self.concurrency = concurrency
-        self.insecure = insecure
-        self._pool: Http1Pool | None = None
-
-    async def __aenter__(self) -> Forwarder:
-        self._pool = Http1Pool(
-            keep=BODY_KEEP, insecure=self.insecure, per_origin=self.concurrency * 2
-        )
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-
-    async def post(self, url: str, body: bytes, headers: list[tuple[str, str]]) -> Attempt:
-        """One attempt; the outcome is returned, never raised."""
-        assert self._pool is not None, "use the Forwarder as an async context manager"
-        started_wall = time.time()
-        started = time.perf_counter()
-        try:
-            answer = await self._pool.post(url, body, headers, timeout=self.timeout)
-        except (asyncio.TimeoutError, TimeoutError):
-            latency = (time.perf_counter() - started) * 1000
-            return Attempt(
-                started_wall, url, None, latency, b"", f"timed out after {self.timeout:g} s"
-            )
-        except ConnectionFailed as failure:
-            latency = (time.perf_counter() - started) * 1000
-            return Attempt(started_wall, url, None, latency, b"", unreachable_hint(url, failure))
-        latency = (time.perf_counter() - started) * 1000
-        return Attempt(started_wall, url, answer.status, latency, answer.body, None)

@@ -35,7 +35,7 @@ from http import HTTPStatus
 import httptools
 
 from muxhook.errors import EnvironmentProblem
-from muxhook.store import Incoming
+from muxhook.records import Incoming
 
 if typing.TYPE_CHECKING:
     from muxhook.pipeline import Pipeline

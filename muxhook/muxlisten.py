@@ -291,7 +291,7 @@ class MuxApiListen:
         from muxhook.muxapi import STREAM_PATH
         from muxhook.muxstream import EventStream, StreamEvent
         from muxhook.pipeline import Trusted
-        from muxhook.store import Incoming
+        from muxhook.records import Incoming
 
         stream = EventStream(self.credentials, self.base, silence=self.silence, whoami=self.whoami)
         remote = urlsplit(self.base).netloc

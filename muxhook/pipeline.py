@@ -7,7 +7,9 @@ verdict is pure computation on the bytes in hand, so it is worked out while the
 row waits for its commit and written in the same row: one write instead of two.
 Lines are drawn just after the answer goes out, not before: showing an event is not
 on the sender's clock (at 100 events/s, drawing first cost 0.09 ms per request).
-``replay`` sends through the same ``Forwarder`` and ``OrderedGate``.
+Sending is a ``muxhook.sending.Sender``'s; what happens is told to any number of
+``Subscriber`` objects (the terminal, JSON lines, ``--save``, the inspector).
+``replay`` sends through the same kind of ``Sender`` and ``OrderedGate``.
 
 Every event due to be forwarded is finished one way or another: delivered, failed, or,
 when listen stops before it is, cut off, which is an attempt in the log like any other
@@ -22,17 +24,32 @@ import fnmatch
 import json
 import time
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from muxhook import fixtures, providers, signing
 from muxhook.errors import MuxhookError, SignatureError
-from muxhook.forward import Forwarder, OrderedGate, Route, forwardable_headers
+from muxhook.forward import OrderedGate, Route, forwardable_headers
+from muxhook.records import Attempt, Incoming, Resign, StoredEvent, Target
 from muxhook.secrets import fingerprint
-from muxhook.store import Attempt, EventLog, GroupCommit, Incoming, Resign, Target
+from muxhook.store import EventLog, GroupCommit
+from muxhook.subscribers import Subscriber
 
-__all__ = ["Answer", "Delivered", "ListenSettings", "Pipeline", "Received", "Stats", "Trusted"]
+if typing.TYPE_CHECKING:
+    from muxhook.sending import Sender
+
+__all__ = [
+    "Answer",
+    "Delivered",
+    "FixtureSaver",
+    "ListenSettings",
+    "Pipeline",
+    "Received",
+    "Stats",
+    "Subscriber",
+    "Trusted",
+]
 
 #: The error of the attempt that stands for a forward listen stopped before it finished.
 CUT_OFF = "cut off: muxhook stopped"
@@ -54,8 +71,8 @@ class ListenSettings:
     ack: str = "app"  # "app": answer with the app's status; "immediate": 200 once recorded
     retries: int = 5  # with ack=immediate: attempts after the first, backing off
     retry_base: float = 1.0  # seconds before the first retry; doubles each time
+    forward_timeout: float = 30.0  # seconds an attempt may take
     shown_events: tuple[str, ...] = ()  # globs; empty: every event
-    save_dir: Path | None = None
 
 
 class Answer(NamedTuple):
@@ -92,6 +109,32 @@ class Received(NamedTuple):
     shown: bool  # false when --events filters it out
     will_forward: bool = False  # a forward follows, and its outcome completes the story
     signature_headers: int = 1  # how many of its provider's signature header it carried
+    targets: tuple[Target, ...] = ()  # where it is to be forwarded
+
+    def stored(self, attempts: Sequence[Attempt] = ()) -> StoredEvent:
+        """The event as the log holds it once ``attempts`` are in (for its JSON form)."""
+        delivered = None
+        if self.will_forward:
+            delivered = bool(attempts) and all(attempt.ok for attempt in attempts)
+        return StoredEvent(
+            self.row,
+            self.incoming.received_at,
+            self.incoming.method,
+            self.incoming.path,
+            self.incoming.headers,
+            self.incoming.body,
+            self.incoming.remote,
+            self.provider,
+            self.described.event_type,
+            self.described.event_id,
+            self.described.object_id,
+            self.verdict,
+            self.reason,
+            self.duplicate,
+            list(attempts),
+            delivered,
+            self.targets,
+        )
 
 
 class Delivered(NamedTuple):
@@ -122,19 +165,6 @@ class Stats:
     left_cut_off: dict[int, None] = dataclasses.field(default_factory=dict)
 
 
-class Reporter(typing.Protocol):
-    """Where the pipeline's news goes: the renderer, or a list in tests."""
-
-    def received(self, event: Received) -> None: ...
-    def delivered(self, event: Delivered) -> None: ...
-    def slow(self, event: Delivered, limit: float, provider: str) -> None: ...
-    def rejected(self, incoming: Incoming, status: int, reason: str) -> None: ...
-    def unrecorded(self, incoming: Incoming, reason: str) -> None: ...
-    def log_failed(self, error: Exception) -> None: ...
-    def draining(self, forwards: int, seconds: float) -> None: ...
-    def log_replaced(self, notice: str) -> None: ...
-
-
 class _Due:
     """An event's forwards that have not finished yet: one target per route."""
 
@@ -152,21 +182,23 @@ class Pipeline:
         self,
         settings: ListenSettings,
         log: EventLog,
-        forwarder: Forwarder | None,
-        reporter: Reporter,
+        sender: Sender | None,
+        subscribers: Sequence[Subscriber] = (),
         *,
         concurrency: int = 8,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.log = log
-        self.forwarder = forwarder
-        self.reporter = reporter
+        self.sender = sender  # None: nothing is forwarded
+        self.subscribers = list(subscribers)
         self.clock = clock
         self.gate = OrderedGate(concurrency)
         self.stats = Stats()
         self.writes = GroupCommit(
-            log, on_error=reporter.log_failed, on_notice=reporter.log_replaced
+            log,
+            on_error=lambda error: self._tell(lambda s: s.log_failed(error)),
+            on_notice=lambda notice: self._tell(lambda s: s.log_replaced(notice)),
         )
         self._background: set[asyncio.Task[None]] = set()
         self._in_hand = 0  # requests between arrival and answer
@@ -219,9 +251,10 @@ class Pipeline:
         )
         refused = verdict == "invalid" and not self.settings.forward_invalid
         routes = [r for r in self.settings.routes if r.matches(described.event_type)]
-        forwarding = not refused and shown and bool(routes) and self.forwarder is not None
+        forwarding = not refused and shown and bool(routes) and self.sender is not None
         if trusted is not None and trusted.repeat:
             forwarding = False  # the first copy was forwarded (or failed, and is in the log)
+        targets = self._targets_of(routes, bool(name)) if forwarding else ()
         try:
             row, duplicate = await self.writes.record(  # 1. durable before anything else
                 incoming,
@@ -233,13 +266,14 @@ class Pipeline:
                 reason=reason,
                 forwarding=forwarding,
                 # Where it goes, in the same row: `log replay --failed` needs no flags.
-                targets=self._targets_of(routes, bool(name)) if forwarding else (),
+                targets=targets,
                 alone=self._in_hand == 1,
             )
         except MuxhookError as error:
             # Not stored, so not accepted: the platform keeps it and tries again later.
-            self.reporter.unrecorded(incoming, str(error))
-            return Answer(503, f"muxhook could not record this request: {error}\n".encode())
+            problem = str(error)
+            self._tell(lambda s: s.unrecorded(incoming, problem))
+            return Answer(503, f"muxhook could not record this request: {problem}\n".encode())
         received = Received(
             row,
             incoming,
@@ -251,12 +285,12 @@ class Pipeline:
             shown,
             forwarding,
             _count_named(incoming.headers, providers.get(name).HEADER) if name else 1,
+            targets,
         )
         self._count(received)
         if forwarding:
             self._due[row] = _Due(received, [route.url for route in routes])
-        self._save(received)
-        self._show(self.reporter.received, received)  # 3.
+        self._tell_later(lambda s: s.received(received))  # 3.
         if refused:
             return Answer(401, f"invalid signature: {received.reason}\n".encode())
         if not forwarding:
@@ -274,7 +308,8 @@ class Pipeline:
         try:
             row, _ = await self.writes.record(incoming)
         except MuxhookError as error:
-            self.reporter.unrecorded(incoming, str(error))
+            problem = str(error)
+            self._tell(lambda s: s.unrecorded(incoming, problem))
             return
         self.writes.set_verdict(
             row,
@@ -287,7 +322,7 @@ class Pipeline:
             duplicate=False,
         )
         self.stats.rejected += 1
-        self.reporter.rejected(incoming, status, reason)
+        self._tell(lambda s: s.rejected(row, incoming, status, reason))
 
     async def deliver(self, received: Received, routes: list[Route]) -> list[Attempt]:
         """Forward one recorded event to every route, in its object's turn."""
@@ -305,7 +340,7 @@ class Pipeline:
         """listen is stopping: say what it waits for, if anything."""
         forwards = sum(len(due.targets) for due in self._due.values())
         if forwards:
-            self.reporter.draining(forwards, seconds)
+            self._tell(lambda s: s.draining(forwards, seconds))
 
     async def drain(self, timeout: float, forced: asyncio.Event | None = None) -> int:
         """Wait up to ``timeout`` s (or until ``forced`` is set) for background deliveries,
@@ -424,9 +459,11 @@ class Pipeline:
         last: bool,
     ) -> Attempt:
         """One attempt, finished (recorded, counted, shown) even when it is cut off."""
-        assert self.forwarder is not None
+        assert self.sender is not None
         try:
-            attempt = await self.forwarder.post(url, received.incoming.body, headers)
+            attempt = await self.sender.send(
+                url, received.incoming.body, headers, timeout=self.settings.forward_timeout
+            )
         except asyncio.CancelledError:
             cut = Attempt(self.clock(), url, None, None, b"", f"{CUT_OFF} before your app answered")
             self._finish(received, cut, number=0, final=True)
@@ -466,16 +503,25 @@ class Pipeline:
                 self.stats.cut_off += 1
                 self.stats.left_cut_off[received.row] = None
         delivered = Delivered(received, attempt, number, final)
-        self._show(self.reporter.delivered, delivered)
+        self._tell_later(lambda s: s.delivered(delivered))
         limit = providers.get(received.provider).ATTEMPT_TIMEOUT if received.provider else None
         if limit and attempt.latency_ms is not None and attempt.latency_ms > limit * 1000:
-            self._show(self.reporter.slow, delivered, limit, received.provider or "")
+            self._tell_later(lambda s: s.slow(delivered, limit, received.provider or ""))
 
-    @staticmethod
-    def _show(report: Callable[..., None], *news: object) -> None:
-        """Report once the current request's answer is written: the loop's next turn, in
-        the order reported."""
-        asyncio.get_running_loop().call_soon(report, *news)
+    def _tell(self, news: Callable[[Subscriber], None]) -> None:
+        """Tell every subscriber, now; one whose own write fails (a ``--save`` copy) is
+        told to all as a failed write, and the rest are still told."""
+        for subscriber in self.subscribers:
+            try:
+                news(subscriber)
+            except MuxhookError as error:
+                for other in self.subscribers:
+                    other.log_failed(error)
+
+    def _tell_later(self, news: Callable[[Subscriber], None]) -> None:
+        """Tell every subscriber once the current request's answer is written: the loop's
+        next turn, in the order told."""
+        asyncio.get_running_loop().call_soon(self._tell, news)
 
     def _count(self, received: Received) -> None:
         self.stats.received += 1
@@ -488,21 +534,29 @@ class Pipeline:
         if received.duplicate:
             self.stats.duplicates += 1
 
-    def _save(self, received: Received) -> None:
-        """With --save DIR: the exact body as a fixture file, replayable as it is."""
-        if self.settings.save_dir is None:
+
+class FixtureSaver(Subscriber):
+    """``--save DIR``: each event whose signature was valid, as a fixture file that
+    ``replay`` takes as it is; with ``everything`` (``--save-all``) every request, the rest
+    marked by where they go (see ``fixtures.save``)."""
+
+    def __init__(self, folder: Path, *, everything: bool = False) -> None:
+        self.folder = folder
+        self.everything = everything
+
+    def received(self, event: Received) -> None:
+        """Write its copy (the request itself is in the log whatever happens here)."""
+        if event.verdict != "valid" and not self.everything:
             return
-        try:
-            fixtures.save(
-                self.settings.save_dir,
-                provider=received.provider or providers.guess(received.incoming.body),
-                event_type=received.described.event_type,
-                number=received.row,
-                at=received.incoming.received_at,
-                body=received.incoming.body,
-            )
-        except MuxhookError as error:  # the request is recorded; only its copy failed
-            self.reporter.log_failed(error)
+        fixtures.save(
+            self.folder,
+            provider=event.provider,
+            event_type=event.described.event_type,
+            number=event.row,
+            at=event.incoming.received_at,
+            body=event.incoming.body,
+            verdict=event.verdict,
+        )
 
 
 def _describe(

@@ -16,17 +16,21 @@ import sys
 import typing
 from collections.abc import Mapping
 
+from muxhook.subscribers import Subscriber
+
 if typing.TYPE_CHECKING:
     from muxhook.pipeline import Delivered, Received, Stats
     from muxhook.providers import EventType
+    from muxhook.records import Attempt, Incoming, StoredEvent
     from muxhook.recovery import Recovered
     from muxhook.replay import Result
-    from muxhook.store import Attempt, Incoming, StoredEvent
 
 __all__ = [
-    "ListenView",
+    "JsonLines",
     "Output",
     "ReplayView",
+    "StreamView",
+    "TerminalView",
     "format_curl",
     "format_headers",
     "format_httpie",
@@ -55,7 +59,7 @@ class Output:
         self._gone: set[typing.TextIO] = set()  # streams whose reader went away
 
     #: False while a server batches its flushes: one write(2) per turn of its event loop,
-    #: not one per line (see ListenView). Lines still leave within the same turn.
+    #: not one per line (see TerminalView). Lines still leave within the same turn.
     flush_now = True
     #: True for a server (listen): when a stream's reader goes away (``| head``, a closed
     #: terminal), that stream is written to no more, once said on stderr, and the work goes
@@ -290,10 +294,10 @@ class Output:
         kind = event_type or "(no type)"
         self.say(self.paint("→", "dim", self.stderr) + f" POST {url}  {kind} ({provider})")
 
-    def response_line(self, status: int, reason: str, elapsed: float, body_start: str) -> None:
+    def response_line(self, status: int, elapsed: float, body_start: str) -> None:
         """``← 200 OK  3.1 ms  {"ok":true}`` on stdout: the command's result."""
         colour = "green" if 200 <= status < 300 else "red"
-        code = self.paint(f"{status} {reason}".rstrip(), colour)
+        code = self.paint(f"{status} {_phrase(status)}".rstrip(), colour)
         snippet = f"  {body_start}" if body_start else ""
         self.result(f"← {code}  {elapsed * 1000:.1f} ms{snippet}")
 
@@ -405,56 +409,130 @@ def _short(value: str | None, width: int = 14) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
-class ListenView:
-    """What ``listen`` shows: one line per event, or one JSON object per event with --json.
+class StreamView(Subscriber):
+    """A subscriber that writes events to stdout, flushed once per turn of the event loop
+    (``batch_flushes``): under a burst, one write(2) for many lines."""
 
-    The JSON schema (``"schema": 1``) is stable: ``id`` (log id), ``received_at`` (unix
-    seconds), ``provider``, ``type``, ``event_id``, ``object_id``, ``verdict`` (valid,
-    invalid, unverified, rejected), ``reason``, ``duplicate``, ``forwards`` (a list of
-    ``{target, status, latency_ms, error}``, one per attempt).
-    """
-
-    def __init__(self, out: Output, *, json_lines: bool = False, verbose: bool = False) -> None:
+    def __init__(self, out: Output) -> None:
         self.out = out
         out.outlive_readers = True  # listen records and forwards whoever reads its output
         self._flush_pending = False
-        self.json_lines = json_lines
-        self.verbose = verbose
-        self._attempts: dict[int, list[dict[str, object]]] = {}
 
-    # -- Reporter --------------------------------------------------------------
+    def batch_flushes(self) -> None:
+        """From now on, flush stdout once per turn of the running event loop."""
+        self.out.flush_now = False
+
+    def _flush_soon(self) -> None:
+        if self.out.flush_now or self._flush_pending:
+            return
+        import asyncio
+
+        self._flush_pending = True
+        asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        self.out.flush()
+
+
+class JsonLines(StreamView):
+    """``listen --json``: one line per event on stdout, its JSON form
+    (``muxhook.records.event_json``, the same as ``log list --json``), written when its
+    story is complete: at once when nothing is forwarded, else after its last attempt."""
+
+    def __init__(self, out: Output) -> None:
+        super().__init__(out)
+        self._attempts: dict[int, list[Attempt]] = {}
+        self._finished: dict[int, set[str]] = {}  # row → targets with no attempt to come
 
     def received(self, event: Received) -> None:
-        """Show an event now, unless a forward will complete its line."""
+        """Write it now, unless its forwards will complete it."""
         if not event.shown:
             return
         if event.will_forward:
             self._attempts[event.row] = []
             return
-        self._emit(event, None)
+        self._write(event.stored())
+
+    def delivered(self, event: Delivered) -> None:
+        """Keep the attempt; the event's last one writes the line."""
+        row = event.received.row
+        self._attempts.setdefault(row, []).append(event.attempt)
+        if not event.final:
+            return
+        finished = self._finished.setdefault(row, set())
+        finished.add(event.attempt.target)
+        if len(finished) >= len(event.received.targets):
+            del self._finished[row]
+            self._write(event.received.stored(self._attempts.pop(row)))
+
+    def rejected(self, row: int, incoming: Incoming, status: int, reason: str) -> None:
+        """A refused request is an event too: verdict ``rejected``."""
+        from muxhook.records import StoredEvent
+
+        self._write(
+            StoredEvent(
+                row, incoming.received_at, incoming.method, incoming.path, incoming.headers,
+                incoming.body, incoming.remote, None, None, None, None, "rejected",
+                f"{status}: {reason}", False, [],
+            )
+        )  # fmt: skip
+
+    def _write(self, event: StoredEvent) -> None:
+        from muxhook.records import event_json
+
+        self.out.result(json.dumps(event_json(event), ensure_ascii=False, separators=(",", ":")))
+        self._flush_soon()
+
+
+class TerminalView(StreamView):
+    """What ``listen`` shows a person: a line per event on stdout (``lines``), and on
+    stderr every warning, the tunnel's news and the summary. With ``--json`` the lines
+    are ``JsonLines``' and this view says only the rest.
+
+    An event's line ends with its first forward's outcome; each later attempt (a retry,
+    or another target) has a line of its own under it, naming the target when the event
+    has several.
+    """
+
+    def __init__(self, out: Output, *, lines: bool = True, verbose: bool = False) -> None:
+        super().__init__(out)
+        self.lines = lines
+        self.verbose = verbose
+        self._waiting: set[int] = set()  # rows whose line waits for their first outcome
+
+    # -- Subscriber --------------------------------------------------------------
+
+    def received(self, event: Received) -> None:
+        """Show an event now, unless its first forward will end its line."""
+        if not self.lines or not event.shown:
+            return
+        if event.will_forward:
+            self._waiting.add(event.row)
+            return
+        self._line(event, None)
         self._flush_soon()
 
     def delivered(self, event: Delivered) -> None:
-        """Show a forward's outcome: retries as they happen, the final one on the event line."""
-        attempt = event.attempt
-        record: dict[str, object] = {
-            "target": attempt.target,
-            "status": attempt.status,
-            "latency_ms": None if attempt.latency_ms is None else round(attempt.latency_ms, 2),
-            "error": attempt.error,
-        }
-        attempts = self._attempts.setdefault(event.received.row, [])
-        attempts.append(record)
-        if event.final:
-            self._emit(event.received, self._attempts.pop(event.received.row, attempts))
-            self._flush_soon()
-        elif not self.json_lines:
-            self.out.say(
-                self.out.paint("  ↻", "yellow", self.out.stderr)
-                + f" attempt {event.number} for #{event.received.row} → "
-                + self._outcome(record)
-                + " (retrying)"
+        """The first outcome ends the event's line; every later one has a line of its own."""
+        if not self.lines:
+            return
+        received = event.received
+        several = len(received.targets) > 1
+        if received.row in self._waiting:
+            self._waiting.discard(received.row)
+            self._line(received, event)
+        else:
+            what = f"attempt {event.number}" if event.number > 1 else "forward"
+            if event.number == 0:
+                what = "cut off"
+            where = f" to {event.attempt.target}" if several else ""
+            self.out.result(
+                f"    {self.out.paint('↳', 'dim')} #{received.row} {what}{where} "
+                + self._outcome(event.attempt)
+                + self._next(event)
             )
+        self._flush_soon()
 
     def slow(self, event: Delivered, limit: float, provider: str) -> None:
         """Warn that production would have counted this delivery as failed."""
@@ -468,29 +546,14 @@ class ListenView:
             "would have failed"
         )
 
-    def rejected(self, incoming: Incoming, status: int, reason: str) -> None:
+    def rejected(self, row: int, incoming: Incoming, status: int, reason: str) -> None:
         """A request refused before the flow."""
-        if self.json_lines:
-            self._json(
-                {
-                    "schema": 1,
-                    "id": None,
-                    "received_at": incoming.received_at,
-                    "provider": None,
-                    "type": None,
-                    "event_id": None,
-                    "object_id": None,
-                    "verdict": "rejected",
-                    "reason": f"{status}: {reason}",
-                    "duplicate": False,
-                    "forwards": [],
-                }
-            )
-            self._flush_soon()
+        if not self.lines:
             return
         mark = self.out.paint(f"✗ {status}", "red")
         self.out.result(
-            f"{_clock(incoming.received_at)}  {incoming.method} {incoming.path}  {mark}  {reason}"
+            f"{_clock(incoming.received_at)}  #{row}  {incoming.method} {incoming.path}  "
+            f"{mark}  {reason}"
         )
         self._flush_soon()
 
@@ -511,6 +574,10 @@ class ListenView:
         """A verdict, an attempt or a --save copy that could not be written (the request
         itself was recorded)."""
         self.out.warn(f"could not write ({error}); the request itself is in the event log")
+
+    def log_replaced(self, notice: str) -> None:
+        """The log's file was deleted, moved or replaced, and is open at its path again."""
+        self.out.warn(notice)
 
     # -- the tunnel ------------------------------------------------------------
 
@@ -561,31 +628,10 @@ class ListenView:
             "then less and less often (every 5 min at most)"
         )
 
-    def log_replaced(self, notice: str) -> None:
-        """The log's file was deleted, moved or replaced, and is open at its path again."""
-        self.out.warn(notice)
-
     # -- lines -----------------------------------------------------------------
 
-    def _emit(self, event: Received, attempts: list[dict[str, object]] | None) -> None:
+    def _line(self, event: Received, first: Delivered | None) -> None:
         described = event.described
-        if self.json_lines:
-            self._json(
-                {
-                    "schema": 1,
-                    "id": event.row,
-                    "received_at": event.incoming.received_at,
-                    "provider": event.provider,
-                    "type": described.event_type,
-                    "event_id": described.event_id,
-                    "object_id": described.object_id,
-                    "verdict": event.verdict,
-                    "reason": event.reason,
-                    "duplicate": event.duplicate,
-                    "forwards": attempts or [],
-                }
-            )
-            return
         verdict = {
             "valid": self.out.paint("✓ valid", "green"),
             "invalid": self.out.paint("✗ invalid", "red"),
@@ -595,8 +641,10 @@ class ListenView:
         if event.signature_headers > 1:
             # Judged as Node hands them to an app: joined with ", " (see pipeline.as_node_sees).
             verdict += self.out.paint(f" ({event.signature_headers} signature headers)", "yellow")
-        if attempts:
-            forward = "  ".join(self._outcome(a) for a in attempts)
+        if first is not None:
+            forward = self._outcome(first.attempt) + self._next(first)
+            if len(event.targets) > 1:
+                forward += f" ({first.attempt.target})"
         elif event.verdict == "invalid":  # a stream event ("SSE") had nobody to answer 401
             forward = "not forwarded" if event.incoming.method == "SSE" else "not forwarded (401)"
         else:
@@ -618,14 +666,16 @@ class ListenView:
         if self.verbose:
             self._details(event)
 
-    def _outcome(self, attempt: dict[str, object]) -> str:
-        status = attempt["status"]
-        latency = attempt["latency_ms"]
-        timing = f" {latency:.1f} ms" if isinstance(latency, float | int) else ""
-        if isinstance(status, int):
-            colour = "green" if 200 <= status < 300 else "red"
-            return f"→ {self.out.paint(str(status), colour)}{timing}"
-        return f"→ {self.out.paint('failed', 'red')}{timing}: {attempt['error']}"
+    def _outcome(self, attempt: Attempt) -> str:
+        timing = "" if attempt.latency_ms is None else f" {attempt.latency_ms:.1f} ms"
+        if attempt.status is not None:
+            colour = "green" if 200 <= attempt.status < 300 else "red"
+            return f"→ {self.out.paint(str(attempt.status), colour)}{timing}"
+        return f"→ {self.out.paint('failed', 'red')}{timing}: {attempt.error}"
+
+    @staticmethod
+    def _next(event: Delivered) -> str:
+        return "" if event.final else " (retrying)"
 
     def _details(self, event: Received) -> None:
         for name, value in event.incoming.headers:
@@ -636,25 +686,6 @@ class ListenView:
             self.out.result(f"    ({len(event.incoming.body)} bytes, not JSON)")
             return
         self.out.pretty_json(data)
-
-    def _json(self, document: dict[str, object]) -> None:
-        self.out.result(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-
-    def batch_flushes(self) -> None:
-        """From now on, flush stdout once per turn of the running event loop."""
-        self.out.flush_now = False
-
-    def _flush_soon(self) -> None:
-        if self.out.flush_now or self._flush_pending:
-            return
-        import asyncio
-
-        self._flush_pending = True
-        asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_pending = False
-        self.out.flush()
 
     def draining(self, forwards: int, seconds: float) -> None:
         """listen is stopping and waits for forwards: how many, and for how long at most."""
@@ -687,6 +718,16 @@ class ListenView:
             f"{count} not delivered: {_ids(left)}{why}; "
             f"'muxhook log replay --failed' sends {'them' if len(left) != 1 else 'it'} again"
         )
+
+
+def _phrase(status: int) -> str:
+    """The reason phrase of an HTTP status (``OK``, ``Not Found``), or nothing."""
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _ids(rows: list[int], shown: int = 10) -> str:

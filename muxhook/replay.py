@@ -10,6 +10,7 @@ and reports each ``Result``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import glob as globbing
 import random
@@ -23,8 +24,11 @@ from typing import NamedTuple
 
 from muxhook import fixtures, forgery, providers, signing
 from muxhook.errors import FixtureError, UsageError
-from muxhook.forward import Forwarder, OrderedGate, forwardable_headers
-from muxhook.store import Attempt
+from muxhook.forward import OrderedGate, forwardable_headers
+from muxhook.records import Attempt
+
+if typing.TYPE_CHECKING:
+    from muxhook.sending import Sender
 
 __all__ = [
     "Delivery",
@@ -268,7 +272,7 @@ def _from_scenario(
 
 
 def from_log(rows: Iterable[typing.Any]) -> list[Delivery]:
-    """Deliveries from the event log's rows (``muxhook.store.StoredEvent``), oldest first."""
+    """Deliveries from the event log's rows (``muxhook.records.StoredEvent``), oldest first."""
     ordered = sorted(rows, key=lambda row: row.id)
     return [
         Delivery(
@@ -352,20 +356,30 @@ async def run(
     options: ReplayOptions,
     *,
     on_result: Callable[[Result], None],
+    sender: Sender | None = None,
 ) -> list[Result]:
-    """Sign and send every delivery; groups (scenarios) go one at a time, others in parallel."""
+    """Sign and send every delivery; groups (scenarios) go one at a time, others in parallel.
+
+    ``sender`` sends (an ``HttpSender`` of its own when None)."""
+    from muxhook.sending import HttpSender
+
     results: list[Result | None] = [None] * len(deliveries)
     gate = OrderedGate(max(1, options.concurrency))
-    async with Forwarder(
-        timeout=options.timeout, concurrency=options.concurrency, insecure=options.insecure
-    ) as forwarder:
+    async with contextlib.AsyncExitStack() as stack:
+        if sender is None:
+            sender = await stack.enter_async_context(
+                HttpSender(insecure=options.insecure, connections=options.concurrency * 2)
+            )
 
         async def send(index: int, delivery: Delivery) -> None:
+            assert sender is not None
             # With --concurrency 1 every delivery shares one key: strictly in order.
             key = "all" if options.concurrency == 1 else (delivery.group or f"#{index}")
             async with gate.turn(key):
                 headers = _headers(delivery, options)
-                attempt = await forwarder.post(options.to, delivery.body, headers)
+                attempt = await sender.send(
+                    options.to, delivery.body, headers, timeout=options.timeout
+                )
                 result = Result(delivery, delivery.expect or options.expect, attempt)
                 results[index] = result
                 on_result(result)

@@ -57,36 +57,33 @@ import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple
 
 from muxhook import integrity
 from muxhook._files import private_folder
 from muxhook.errors import EnvironmentProblem, UsageError
+from muxhook.records import (
+    RESPONSE_KEEP,
+    STATUSES,
+    VERDICTS,
+    Attempt,
+    Incoming,
+    StoredEvent,
+    Target,
+    decode_targets,
+    encode_targets,
+)
 
 __all__ = [
-    "RESPONSE_KEEP",
     "SCHEMA_VERSION",
-    "STATUSES",
-    "VERDICTS",
-    "Attempt",
     "DamagedLog",
     "EventLog",
     "GroupCommit",
-    "Incoming",
     "LogBusy",
     "LogReplaced",
-    "Resign",
-    "StoredEvent",
-    "Target",
-    "decode_targets",
     "default_db_path",
-    "encode_targets",
 ]
 
 SCHEMA_VERSION = 2
-RESPONSE_KEEP = 2048  # bytes of the app's answer kept per attempt
-VERDICTS = ("valid", "invalid", "unverified", "rejected")
-STATUSES = ("ok", "invalid", "failed", "received")
 
 _CHUNK = 500  # ids per ``IN (...)``: well under SQLite's oldest limit of 999 variables
 
@@ -122,140 +119,6 @@ def default_db_path(
         # The XDG spec says a relative value is invalid and must be ignored.
         base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
     return base / "muxhook" / "events.db"
-
-
-class Incoming(NamedTuple):
-    """One HTTP request as received, before anything looked at it."""
-
-    received_at: float  # unix seconds, from the caller's clock
-    method: str
-    path: str  # path, plus "?query" if any
-    headers: list[tuple[str, str]]  # in arrival order, duplicates kept
-    body: bytes
-    remote: str  # "127.0.0.1:53422"
-
-
-class Attempt(NamedTuple):
-    """One try at forwarding an event to the developer's app."""
-
-    attempted_at: float
-    target: str
-    status: int | None  # the HTTP status, None when there was no answer
-    latency_ms: float | None
-    response_start: bytes  # the first RESPONSE_KEEP bytes of the answer at most
-    error: str | None  # why there was no usable answer (refused, timed out)
-
-    @property
-    def ok(self) -> bool:
-        """True when the app answered 2xx and nothing went wrong."""
-        return self.error is None and self.status is not None and 200 <= self.status < 300
-
-
-class Resign(NamedTuple):
-    """How listen re-signed an event for the app (``--forward-secret``), without the secret.
-
-    ``source`` says where the secret came from (``--forward-secret``,
-    ``MUXHOOK_FORWARD_SECRET``, ``.env (MUXHOOK_FORWARD_SECRET)``); ``fingerprint``
-    (``muxhook.secrets.fingerprint``) tells whether a secret found later is the same.
-    """
-
-    source: str
-    fingerprint: str
-
-
-class Target(NamedTuple):
-    """Where listen was to forward an event: one route's URL, with what it added."""
-
-    url: str
-    headers: tuple[tuple[str, str], ...] = ()  # the -H headers, sent after the original ones
-    resign: Resign | None = None  # None: sent with the platform's own signature
-
-
-def encode_targets(targets: Sequence[Target]) -> str | None:
-    """The ``targets`` column: ``[{"url", "headers"?, "resign"?: {"source", "fingerprint"}}]``;
-    None for no targets."""
-    if not targets:
-        return None
-    documents: list[dict[str, object]] = []
-    for target in targets:
-        document: dict[str, object] = {"url": target.url}
-        if target.headers:
-            document["headers"] = [list(pair) for pair in target.headers]
-        if target.resign is not None:
-            document["resign"] = target.resign._asdict()
-        documents.append(document)
-    return json.dumps(documents, separators=(",", ":"))
-
-
-def decode_targets(text: str | None) -> list[Target]:
-    """The targets stored in a ``targets`` column (``encode_targets`` read back)."""
-    if not text:
-        return []
-    targets = []
-    for document in json.loads(text):
-        resign = document.get("resign")
-        targets.append(
-            Target(
-                document["url"],
-                tuple((name, value) for name, value in document.get("headers", ())),
-                Resign(resign["source"], resign["fingerprint"]) if resign else None,
-            )
-        )
-    return targets
-
-
-class StoredEvent(NamedTuple):
-    """A recorded request, what verification said about it, and its attempts."""
-
-    id: int
-    received_at: float
-    method: str
-    path: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    remote: str
-    provider: str | None
-    event_type: str | None
-    event_id: str | None  # the platform's own event id
-    object_id: str | None
-    verdict: str | None  # one of VERDICTS, None before verification
-    reason: str | None
-    duplicate: bool
-    attempts: list[Attempt]
-    delivered: bool | None = None  # None: not to be forwarded; False: failed or not yet
-    targets: tuple[Target, ...] = ()  # where listen was to forward it (schema v2)
-
-    @property
-    def status(self) -> str:
-        """One word for ``log list``, one of STATUSES.
-
-        ``invalid`` when the verdict is invalid or rejected, whatever happened next.
-        An event with targets is ``ok`` when the latest attempt to each of its targets
-        was 2xx, and ``failed`` otherwise (no attempt yet included); attempts to other
-        URLs (``log replay --to``) do not count. An event without targets (not to be
-        forwarded when it came, or recorded by a v1 log) goes by its latest attempt,
-        whatever its URL: ``received`` when it has none and was never due.
-        ``EventLog.list(status=...)`` filters by the same rule, kept in SQL by a trigger.
-        """
-        if self.verdict in ("invalid", "rejected"):
-            return "invalid"
-        if self.targets:
-            return "ok" if not self.undelivered() else "failed"
-        if not self.attempts:
-            return "received" if self.delivered is None else "failed"
-        return "ok" if self.attempts[-1].ok else "failed"
-
-    def undelivered(self) -> list[Target]:
-        """The targets whose latest attempt was not 2xx (or that have none), in order."""
-        latest = {attempt.target: attempt for attempt in self.attempts}
-        return [t for t in self.targets if t.url not in latest or not latest[t.url].ok]
-
-    def unattempted(self) -> list[Target]:
-        """The targets no attempt of which is in the log. After a crash (``kill -9``) the
-        event may still have reached them: the forward can have started, or even been
-        answered, before its attempt was committed."""
-        tried = {attempt.target for attempt in self.attempts}
-        return [t for t in self.targets if t.url not in tried]
 
 
 # -- schema -------------------------------------------------------------------

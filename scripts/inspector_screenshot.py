@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from muxhook import providers, signing
-from muxhook.store import Attempt, EventLog, Incoming
+from muxhook.records import Attempt, Incoming
+from muxhook.store import EventLog
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -16,7 +16,8 @@ from pathlib import Path
 from muxhook import providers, signing
 from muxhook.inspector.actions import Actions, secrets_from
 from muxhook.inspector.server import InspectorServer, bind
-from muxhook.store import Attempt, EventLog, Incoming
+from muxhook.records import Attempt, Incoming
+from muxhook.store import EventLog
 from tests.listening import Listener, muxhook_env
 
 INSPECTOR = re.compile(r"inspector: (http://\S+)")

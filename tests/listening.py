@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 READY = re.compile(r"Ready: listening on (http://\S+)")
 
@@ -65,14 +66,21 @@ class Listener:
 
     def wait_for_stderr(self, fragment: str, timeout: float = 20.0) -> str:
         """Block until a stderr line holds ``fragment`` (bounded); that line, or ""."""
+        return self._wait_for_line(self.stderr, fragment, timeout)
+
+    def wait_for_line(self, fragment: str, timeout: float = 20.0) -> str:
+        """Block until a stdout line holds ``fragment`` (bounded); that line, or ""."""
+        return self._wait_for_line(self.stdout, fragment, timeout)
+
+    def _wait_for_line(self, lines: list[str], fragment: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = next((line for line in list(self.stderr) if fragment in line), None)
+            found = next((line for line in list(lines) if fragment in line), None)
             if found is not None:
                 return found
             if self.process.poll() is not None and self.process.returncode is not None:
                 time.sleep(0.1)  # what it printed last may still be on its way
-                return next((line for line in list(self.stderr) if fragment in line), "")
+                return next((line for line in list(lines) if fragment in line), "")
             time.sleep(0.02)
         return ""
 
@@ -165,3 +173,10 @@ def listen_locally(
 ) -> AbstractContextManager[Listener]:
     """``muxhook listen`` on a free port, no tunnel, its log at ``db``."""
     return listening("--port", "0", "--no-tunnel", "--db", str(db), *options, home=home, env=env)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The objects of a ``--json`` output: one JSON object per line."""
+    import json
+
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -36,9 +36,10 @@ import httpx
 import pytest
 
 from muxhook import signing
-from muxhook.store import EventLog, StoredEvent
+from muxhook.records import StoredEvent
+from muxhook.store import EventLog
 from tests.apps import free_port
-from tests.listening import Listener, listen_locally, listening, run_muxhook
+from tests.listening import Listener, json_lines, listen_locally, listening, run_muxhook
 from tests.test_listen import _fake_agent
 
 SECRET = "faults-test-secret-0001"
@@ -352,10 +353,10 @@ def test_ack_immediate_retries_deliver_exactly_once(tmp_path: Path, fault: str) 
         started = time.monotonic()
         answer = post(listener.url, body)
         acked = time.monotonic() - started
-        assert wait_until(lambda: bool(lines_with(listener.stderr, "(retrying)")), 5)
+        assert wait_until(lambda: bool(lines_with(listener.stdout, "(retrying)")), 5)
         if app is None:  # the app comes up between the first attempt and the retry (at 1 s)
             app = stack.enter_context(ScriptedApp(scripted(), port=port))
-        lines = listener.wait_for_stdout(1, timeout=10)
+        lines = listener.wait_for_stdout(2, timeout=10)
     assert answer.status_code == 200 and answer.json() == {"recorded": True}
     assert acked < 0.5, acked  # recorded and answered, not waiting for the app
     # The app: exactly one delivery, after it recovered; nothing after it.
@@ -382,9 +383,9 @@ def test_ack_immediate_retries_deliver_exactly_once(tmp_path: Path, fault: str) 
     if fault == "down":
         assert "connection refused" in (failure.error or "")
     assert row.attempts[1].attempted_at - failure.attempted_at >= 0.95  # the 1 s backoff
-    # What the developer saw: one retry line, then the event line with both outcomes.
-    assert len(lines_with(listener.stderr, "(retrying)")) == 1
-    assert len(lines) == 1 and "→ 200" in lines[0]
+    # What the developer saw: the event's line with the failed first try, then the retry's.
+    assert len(lines) == 2 and lines[0].endswith("(retrying)")
+    assert "↳ #1 attempt 2 → 200" in lines[1]
     assert "forwarded 1 · failed 0" in summary(listener) and listener.code == 0
 
 
@@ -561,7 +562,7 @@ def test_sigkill_mid_burst_log_list_status_agrees_with_its_filter(
 ) -> None:
     db = _copy_log(burst.db, tmp_path)
     listed = muxhook(tmp_path, "log", "list", "--status", "failed", "--json", "--db", str(db))
-    rows = json.loads(listed.stdout)
+    rows = json_lines(listed.stdout)
     assert {row["event_id"] for row in rows} == burst.held_at_app
     assert {row["status"] for row in rows} == {"failed"}
 

@@ -32,10 +32,11 @@ from pathlib import Path
 import pytest
 
 from muxhook import signing
-from muxhook.store import EventLog, StoredEvent
+from muxhook.records import StoredEvent
+from muxhook.store import EventLog
 from tests.apps import RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import Listener, listen_locally, listening, run_muxhook
+from tests.listening import Listener, json_lines, listen_locally, listening, run_muxhook
 
 SECRET = "hostile-test-secret-0001"
 ENV = {"MUX_WEBHOOK_SECRET": SECRET}
@@ -707,7 +708,7 @@ def test_the_log_commands_read_what_hostile_requests_left(live: Live, tmp_path: 
             conn.answer()
     listed = muxhook(tmp_path, "log", "list", "--db", str(live.db), "--limit", "1000", "--json")
     assert listed.returncode == 0, listed.stderr
-    everything = json.loads(listed.stdout)
+    everything = json_lines(listed.stdout)
     assert {"valid", "invalid", "rejected"} <= {row["verdict"] for row in everything}
     newest = everything[0]
     assert newest["path"] == "/" + "q" * 4095
@@ -999,7 +1000,7 @@ def test_a_read_only_log_can_be_listed(bad_inputs: Path) -> None:
         bad_inputs, "log", "list", "--db", "events.db", "--json", as_ordinary_user=True
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == []
+    assert json_lines(result.stdout) == []
 
 
 def test_listen_checks_the_save_folder_at_start(bad_inputs: Path) -> None:

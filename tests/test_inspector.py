@@ -12,7 +12,8 @@ import pytest
 
 from muxhook import providers, signing
 from muxhook.inspector import documents
-from muxhook.store import EventLog, StoredEvent
+from muxhook.records import StoredEvent
+from muxhook.store import EventLog
 from tests.apps import RecordingApp
 from tests.conftest import FIXTURES
 from tests.inspecting import (

@@ -20,7 +20,8 @@ import pytest
 
 from muxhook import integrity, signing
 from muxhook.errors import EnvironmentProblem
-from muxhook.store import Attempt, DamagedLog, EventLog, Incoming, Target
+from muxhook.records import Attempt, Incoming, Target
+from muxhook.store import DamagedLog, EventLog
 from tests.apps import RecordingApp, serve
 from tests.listening import run_muxhook
 

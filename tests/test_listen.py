@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ import httpx
 from muxhook import signing
 from tests.apps import Received, RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import listen_locally, listening, muxhook_env, run_muxhook
+from tests.listening import json_lines, listen_locally, listening, muxhook_env, run_muxhook
 from tests.mux_judge import Judge
 
 SECRET = "listen-test-secret-0001"
@@ -77,7 +78,7 @@ def test_invalid_signature_is_recorded_shown_refused_and_not_forwarded(
     assert app.requests == []
     assert "✗ invalid" in lines[0] and "not forwarded (401)" in lines[0]
     assert "does not match" in lines[1]
-    listed = json.loads(muxhook(tmp_path, "log", "list", "--db", str(db), "--json").stdout)
+    listed = json_lines(muxhook(tmp_path, "log", "list", "--db", str(db), "--json").stdout)
     assert [row["verdict"] for row in listed] == ["invalid"]
     assert listed[0]["reason"].startswith("Mux-Signature does not match")
 
@@ -92,7 +93,7 @@ def test_app_down_gives_502_then_replay_failed_delivers(tmp_path: Path) -> None:
     assert answer.status_code == 502
     assert f"is your app running on port {port}?" in answer.text
     assert any("nothing answers at 127.0.0.1" in line for line in listener.stderr)
-    failed = json.loads(
+    failed = json_lines(
         muxhook(tmp_path, "log", "list", "--db", str(db), "--status", "failed", "--json").stdout
     )
     assert len(failed) == 1 and failed[0]["attempts"][0]["error"]
@@ -102,7 +103,7 @@ def test_app_down_gives_502_then_replay_failed_delivers(tmp_path: Path) -> None:
     assert late_app.requests[0].body == ASSET_READY
     signing.verify(late_app.requests[0].body, late_app.requests[0].headers, secret=SECRET)
     still = muxhook(tmp_path, "log", "list", "--db", str(db), "--status", "failed", "--json")
-    assert json.loads(still.stdout) == []
+    assert json_lines(still.stdout) == []
 
 
 def test_order_per_object_holds_under_concurrency(tmp_path: Path) -> None:
@@ -196,6 +197,8 @@ def test_json_lines_have_the_documented_schema(tmp_path: Path, app: RecordingApp
         "schema",
         "id",
         "received_at",
+        "method",
+        "path",
         "provider",
         "type",
         "event_id",
@@ -203,14 +206,20 @@ def test_json_lines_have_the_documented_schema(tmp_path: Path, app: RecordingApp
         "verdict",
         "reason",
         "duplicate",
-        "forwards",
+        "status",
+        "targets",
+        "attempts",
     }
     assert (document["schema"], document["type"], document["verdict"]) == (
-        1,
+        2,
         "video.asset.ready",
         "valid",
     )
-    assert document["forwards"][0]["status"] == 200
+    assert document["attempts"][0]["status"] == 200
+    assert document["status"] == "ok" and document["targets"][0]["url"] == app.url
+    # the same form as the log's own
+    logged = run_muxhook(tmp_path, "log", "list", "--db", str(tmp_path / "e.db"), "--json")
+    assert json_lines(logged.stdout)[0] == {**document, "received_at": document["received_at"]}
     assert any(line.startswith("Ready:") for line in listener.stderr)
 
 
@@ -256,13 +265,16 @@ def test_ack_immediate_retries_until_the_app_recovers(tmp_path: Path) -> None:
         ) as listener,
     ):
         answer = post(listener.url, ASSET_READY, signed(ASSET_READY))
-        lines = listener.wait_for_stdout(1, timeout=30)
+        lines = listener.wait_for_stdout(3, timeout=30)
     assert answer.status_code == 200
     assert len(app.requests) == 3
-    assert (
-        "→ 500" in lines[0] and lines[0].endswith(tuple(f"→ 200 {x}" for x in ""))
-    ) or "→ 200" in lines[0]
-    assert sum("(retrying)" in line for line in listener.stderr) == 2
+    # The event's line ends with its first attempt; each retry has a line of its own under it.
+    assert re.search(
+        r"#1  mux  video\.asset\.ready  .*  ✓ valid  → 500 [\d.]+ ms \(retrying\)$", lines[0]
+    )
+    assert re.fullmatch(r"    ↳ #1 attempt 2 → 500 [\d.]+ ms \(retrying\)", lines[1])
+    assert re.fullmatch(r"    ↳ #1 attempt 3 → 200 [\d.]+ ms", lines[2])
+    assert all(line.count("→") == 1 for line in lines)
 
 
 def test_bad_requests_get_the_right_status_and_are_recorded(tmp_path: Path) -> None:
@@ -275,7 +287,7 @@ def test_bad_requests_get_the_right_status_and_are_recorded(tmp_path: Path) -> N
         assert post(listener.url, b"x" * 2048, {}).status_code == 413
         assert post(listener.url, b"not json", {}).status_code == 401  # a secret is set
         assert httpx.get(base + "/").status_code == 200  # still serving
-    rows = json.loads(muxhook(tmp_path, "log", "list", "--db", str(db), "--json").stdout)
+    rows = json_lines(muxhook(tmp_path, "log", "list", "--db", str(db), "--json").stdout)
     assert sorted(row["verdict"] for row in rows) == ["invalid", "rejected", "rejected"]
 
 

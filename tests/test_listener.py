@@ -15,17 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from muxhook.forward import Forwarder, Route
+from muxhook.forward import Route
 from muxhook.listener import MAX_HEAD, Listener, bind
 from muxhook.pipeline import Answer, ListenSettings, Pipeline, Stats
-from muxhook.store import EventLog, Incoming, StoredEvent
+from muxhook.records import Incoming, StoredEvent
+from muxhook.sending import HttpSender
+from muxhook.store import EventLog
+from muxhook.subscribers import Subscriber
 from tests.apps import RecordingApp, serve
 
 TIMEOUT = 5.0
 
 
-class Reported:
-    """A Reporter that keeps what it is told."""
+class Reported(Subscriber):
+    """A subscriber that keeps what it is told."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -39,7 +42,7 @@ class Reported:
     def slow(self, event: object, limit: float, provider: str) -> None:
         self.lines.append("slow")
 
-    def rejected(self, incoming: object, status: int, reason: str) -> None:
+    def rejected(self, row: int, incoming: object, status: int, reason: str) -> None:
         self.lines.append(f"rejected {status}")
 
     def unrecorded(self, incoming: object, reason: str) -> None:
@@ -88,7 +91,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     async def main() -> None:
         stop.append(asyncio.Event())
         with EventLog(db) as log:
-            flow = Pipeline(ListenSettings(secrets={}), log, None, reported)
+            flow = Pipeline(ListenSettings(secrets={}), log, None, [reported])
             server = Listener(flow, max_body=4096, request_timeout=0.5, idle_timeout=0.5)
             await server.serve(sock, on_started=started.set, grace=1.0, stop=stop[0], signals=False)
             await flow.drain(1.0)
@@ -238,7 +241,7 @@ def serve_one_post(
 
     async def main() -> float:
         with EventLog(db) as log:
-            flow = Pipeline(ListenSettings(secrets={}), log, None, Reported())
+            flow = Pipeline(ListenSettings(secrets={}), log, None, [Reported()])
             original = flow.handle
 
             async def wrapped(incoming: Incoming, trailers: tuple[str, ...] = ()) -> Answer:
@@ -326,10 +329,12 @@ def test_a_stop_event_cuts_off_a_background_forward_when_the_grace_ends(tmp_path
 
     async def main(url: str) -> Stats:
         stop = asyncio.Event()
-        settings = ListenSettings(secrets={}, routes=(Route(None, url),), ack="immediate")
+        settings = ListenSettings(
+            secrets={}, routes=(Route(None, url),), ack="immediate", forward_timeout=TIMEOUT
+        )
         with EventLog(db) as log:
-            async with Forwarder(timeout=TIMEOUT, concurrency=2) as forwarder:
-                flow = Pipeline(settings, log, forwarder, reported)
+            async with HttpSender(connections=4) as forwarder:
+                flow = Pipeline(settings, log, forwarder, [reported])
                 original = flow.handle
 
                 async def handle(incoming: Incoming, trailers: tuple[str, ...] = ()) -> Answer:

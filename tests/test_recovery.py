@@ -26,7 +26,7 @@ import pytest
 from muxhook import signing
 from muxhook.errors import SignatureError
 from tests.apps import free_port
-from tests.listening import Listener, listen_locally, listening, run_muxhook
+from tests.listening import Listener, json_lines, listen_locally, listening, run_muxhook
 from tests.test_faults import event, event_id, wait_until
 from tests.test_listen import _fake_agent
 
@@ -210,7 +210,7 @@ def test_after_a_crash_log_replay_failed_with_no_flags_sends_everything_where_it
         assert header(headers, "X-Env") == "dev"
     lines = replay.stdout.splitlines()
     assert len(lines) == 5 and all("→ 200" in line for line in lines), replay.stdout
-    listed = json.loads(run_muxhook(tmp_path, "log", "list", "--json", env=ENV).stdout)
+    listed = json_lines(run_muxhook(tmp_path, "log", "list", "--json", env=ENV).stdout)
     number = {row["event_id"]: f"#{row['id']}" for row in listed}
     routed = ["evt-3", "evt-3", "evt-4", "evt-5", "evt-5"]  # asset events went to both apps
     assert sorted(line.split("  ")[0] for line in lines) == sorted(number[e] for e in routed)
@@ -286,7 +286,7 @@ def test_replay_to_another_url_changes_nothing_about_where_failed_sends(tmp_path
         to_typo = run_muxhook(tmp_path, "log", "replay", "1", "--to", typo, *db_args, env=env)
         statuses = {
             row["id"]: row["status"]
-            for row in json.loads(run_muxhook(tmp_path, "log", "list", "--json", *db_args).stdout)
+            for row in json_lines(run_muxhook(tmp_path, "log", "list", "--json", *db_args).stdout)
         }
         listed = run_muxhook(tmp_path, "log", "list", *db_args).stdout.splitlines()
         also_typo = run_muxhook(tmp_path, "log", "replay", "2", "--to", typo, *db_args, env=env)
@@ -345,7 +345,7 @@ def test_a_log_deleted_under_a_running_listener_is_made_again_before_the_next_an
         f"warning: the event log at {db} was deleted, moved or replaced while in use; "
         f"recording to a new event log at {db} from now on"
     ]
-    listed = json.loads(run_muxhook(tmp_path, "log", "list", "--json", "--db", str(db)).stdout)
+    listed = json_lines(run_muxhook(tmp_path, "log", "list", "--json", "--db", str(db)).stdout)
     assert [(row["event_id"], row["status"]) for row in listed] == [("evt-after", "ok")]
     assert [event_id(body) for body, _ in app.requests] == ["evt-before", "evt-after"]
     assert listener.code == 0 and not [line for line in listener.stderr if "Traceback" in line]
@@ -365,7 +365,7 @@ def test_a_log_path_that_cannot_be_written_is_503_until_it_can(tmp_path: Path) -
     assert [r.status_code for r in refused] == [503, 503]
     assert all(r.text.startswith("muxhook could not record this request: ") for r in refused)
     assert accepted.status_code == 200
-    listed = json.loads(run_muxhook(tmp_path, "log", "list", "--json", "--db", str(db)).stdout)
+    listed = json_lines(run_muxhook(tmp_path, "log", "list", "--json", "--db", str(db)).stdout)
     assert [row["event_id"] for row in listed] == ["evt-2"]
     assert [event_id(body) for body, _ in app.requests] == [
         "evt-1",

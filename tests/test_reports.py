@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from muxhook import replay
-from muxhook.store import Attempt
+from muxhook.records import Attempt
 from tests.apps import Received, RecordingApp, free_port, serve
 from tests.listening import muxhook_env, run_muxhook
 

@@ -19,7 +19,7 @@ import pytest
 
 from muxhook import signing
 from tests.apps import Received, RecordingApp, serve
-from tests.listening import Listener, listen_locally, muxhook_env, run_muxhook
+from tests.listening import Listener, json_lines, listen_locally, muxhook_env, run_muxhook
 
 SECRET = "shutdown-test-secret-0001"
 ENV = {"MUX_WEBHOOK_SECRET": SECRET}
@@ -101,7 +101,7 @@ def summary(listener: Listener) -> list[str]:
 
 def failed_rows(home: Path, db: Path) -> list[dict[str, Any]]:
     listed = run_muxhook(home, "log", "list", "--db", str(db), "--status", "failed", "--json")
-    rows: list[dict[str, Any]] = json.loads(listed.stdout)
+    rows: list[dict[str, Any]] = json_lines(listed.stdout)
     return rows
 
 
@@ -151,7 +151,7 @@ def _event_then_second_signal_ack_app(listener: Listener, app: RecordingApp) -> 
 def _event_then_second_signal_retrying(listener: Listener, app: RecordingApp) -> list[int | str]:
     seen = [post(listener.url, mux_event("asset-slow", 0))]
     # Its second attempt failed too: 2 s of back-off before the third, room for the stop.
-    assert listener.wait_for_stderr("attempt 2 for #1 ")
+    assert listener.wait_for_line("#1 attempt 2 ")
     listener.process.send_signal(signal.SIGINT)
     assert listener.wait_for_stderr("finishing 1 forward, up to 30 s")
     listener.process.send_signal(signal.SIGINT)
@@ -160,7 +160,7 @@ def _event_then_second_signal_retrying(listener: Listener, app: RecordingApp) ->
 
 def _event_then_grace_runs_out(listener: Listener, app: RecordingApp) -> list[int | str]:
     seen = [post(listener.url, mux_event("asset-slow", 0))]
-    assert listener.wait_for_stderr("attempt 2 for #1 ")  # 2 s to the third attempt
+    assert listener.wait_for_line("#1 attempt 2 ")  # 2 s to the third attempt
     listener.process.send_signal(signal.SIGINT)  # one signal: the 1 s grace runs out first
     assert listener.wait_for_stderr("finishing 1 forward, up to 1 s")
     return seen
@@ -283,7 +283,7 @@ def test_listen_piped_into_head_keeps_recording_and_forwarding(tmp_path: Path) -
     assert "forwarded 5 · failed 0" in summary(listener)[0]
     assert code == 0
     listed = run_muxhook(tmp_path, "log", "list", "--db", str(db), "--json")
-    assert [row["status"] for row in json.loads(listed.stdout)] == ["ok"] * 5
+    assert [row["status"] for row in json_lines(listed.stdout)] == ["ok"] * 5
 
 
 # -- order through retries ---------------------------------------------------------------------
@@ -316,15 +316,14 @@ def test_a_later_event_about_the_same_object_waits_for_the_earlier_ones_retries(
     ):
         assert [post(listener.url, body) for body in (a, b, c)] == [200, 200, 200]
         assert wait_until(lambda: any(r.body == b for r in app.requests), 30)
-        listener.wait_for_stdout(3)
+        listener.wait_for_stdout(5 if retries == "5" else 4)
     arrived = [names[r.body] for r in app.requests]
     expected = ["A", "C", "A", "A", "B"] if retries == "5" else ["A", "C", "A", "B"]
     assert arrived == expected
+    lines = listener.stdout
     line_of = {
-        f"#{n}": i
-        for i, line in enumerate(listener.stdout)
-        for n in (1, 2, 3)
-        if f"  #{n}  " in line
+        f"#{n}": next(i for i, line in enumerate(lines) if f"  #{n}  " in line) for n in (2, 3)
     }
-    assert line_of["#3"] < line_of["#1"] < line_of["#2"]  # C, then A's last try, then B
-    assert ("→ 200" if retries == "5" else "→ 500") in listener.stdout[line_of["#1"]]
+    a_last = max(i for i, line in enumerate(lines) if "↳ #1 attempt" in line)
+    assert line_of["#3"] < a_last < line_of["#2"]  # C, then A's last try, then B
+    assert ("→ 200" if retries == "5" else "→ 500") in lines[a_last]

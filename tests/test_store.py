@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from muxhook import store
+from muxhook import records, store
 from muxhook.errors import EnvironmentProblem, UsageError
-from muxhook.store import Attempt, EventLog, Incoming, StoredEvent, default_db_path
+from muxhook.records import Attempt, Incoming, StoredEvent
+from muxhook.store import EventLog, default_db_path
 
 ROOT = Path(__file__).resolve().parent.parent
 POSIX = os.name == "posix"
@@ -160,7 +161,7 @@ def test_verdict_and_attempts_round_trip(log: EventLog) -> None:
     )
     assert (got.verdict, got.reason, got.duplicate) == ("valid", None, True)
     assert got.attempts == [
-        long_answer._replace(response_start=b"x" * store.RESPONSE_KEEP),
+        long_answer._replace(response_start=b"x" * records.RESPONSE_KEEP),
         refused,
     ]
 
@@ -290,7 +291,7 @@ def test_list_status_matches_the_status_property(log: EventLog) -> None:
         add(log, verdict="rejected"): "invalid",
     }
     assert {e.id: e.status for e in log.list(limit=None)} == cases
-    for status in store.STATUSES:
+    for status in records.STATUSES:
         want = sorted((i for i, s in cases.items() if s == status), reverse=True)
         assert [e.id for e in log.list(status=status, limit=None)] == want
 
@@ -397,7 +398,8 @@ def test_one_log_shared_by_threads(log: EventLog) -> None:
 CHILD = textwrap.dedent(
     """
     import sys
-    from muxhook.store import Attempt, EventLog, Incoming
+    from muxhook.store import EventLog
+    from muxhook.records import Attempt, Incoming
 
     with EventLog(sys.argv[1]) as log:
         print("ready", flush=True)
@@ -442,7 +444,8 @@ def test_a_second_process_writes_at_the_same_time(tmp_path: Path) -> None:
 RACER = textwrap.dedent(
     """
     import sys
-    from muxhook.store import EventLog, Incoming
+    from muxhook.store import EventLog
+    from muxhook.records import Incoming
 
     print("ready", flush=True)
     sys.stdin.readline()
@@ -568,7 +571,8 @@ def _as_an_ordinary_user(code: str) -> subprocess.CompletedProcess[str]:
 _OPEN_AND_RECORD = """
 import sys
 from muxhook.errors import EnvironmentProblem
-from muxhook.store import EventLog, Incoming
+from muxhook.store import EventLog
+from muxhook.records import Incoming
 try:
     EventLog(sys.argv[1]).record(Incoming(1.0, "POST", "/", [], b"{}", "127.0.0.1:1"))
 except EnvironmentProblem as error:
@@ -697,7 +701,7 @@ def test_a_forward_cut_short_counts_as_failed(tmp_path: Path) -> None:
 APP = "http://127.0.0.1:3000/hooks"
 LIVE = "http://127.0.0.1:4000/live"
 TYPO = "http://127.0.0.1:3001/hoks"
-RESIGNED = store.Resign("MUXHOOK_FORWARD_SECRET", "pbkdf2-sha256$1$00$00")
+RESIGNED = records.Resign("MUXHOOK_FORWARD_SECRET", "pbkdf2-sha256$1$00$00")
 
 
 def tried(url: str, status: int | None) -> Attempt:
@@ -707,7 +711,7 @@ def tried(url: str, status: int | None) -> Attempt:
 
 def routed(log: EventLog, *urls: str, attempts: tuple[Attempt, ...] = ()) -> int:
     """An event recorded with one target per URL, then these attempts."""
-    targets = [store.Target(url, (("X-Env", "dev"),), RESIGNED) for url in urls]
+    targets = [records.Target(url, (("X-Env", "dev"),), RESIGNED) for url in urls]
     event_id = log.record(incoming(), verdict="valid", targets=targets)
     for attempt in attempts:
         log.add_attempt(event_id, attempt)
@@ -719,8 +723,8 @@ def test_targets_are_stored_with_the_event_in_the_same_row(log: EventLog) -> Non
     got = log.get(event_id)
     assert got is not None
     assert got.targets == (
-        store.Target(APP, (("X-Env", "dev"),), RESIGNED),
-        store.Target(LIVE, (("X-Env", "dev"),), RESIGNED),
+        records.Target(APP, (("X-Env", "dev"),), RESIGNED),
+        records.Target(LIVE, (("X-Env", "dev"),), RESIGNED),
     )
     assert got.status == "failed" and got.unattempted() == list(got.targets)
     assert [e.id for e in log.failed()] == [event_id]
@@ -741,7 +745,7 @@ def test_status_comes_from_each_targets_own_attempts_in_python_and_in_sql(
 ) -> None:
     """StoredEvent.status and the SQL filter (the trigger plus _STATUS) agree, case by case."""
     # --forward-invalid: due like any other; ``failed()`` does not look at verdicts
-    forwarded_invalid = log.record(incoming(), verdict="invalid", targets=[store.Target(APP)])
+    forwarded_invalid = log.record(incoming(), verdict="invalid", targets=[records.Target(APP)])
     cases = {
         routed(log, APP): "failed",  # due, no attempt yet
         routed(log, APP, attempts=(tried(APP, 200),)): "ok",
@@ -765,7 +769,7 @@ def test_status_comes_from_each_targets_own_attempts_in_python_and_in_sql(
     log.add_attempt(legacy, tried(TYPO, 200))
     cases[legacy] = "ok"
     assert {e.id: e.status for e in log.list(limit=None)} == cases
-    for status in store.STATUSES:
+    for status in records.STATUSES:
         want = sorted((i for i, s in cases.items() if s == status), reverse=True)
         assert [e.id for e in log.list(status=status, limit=None)] == want, status
     assert sorted(e.id for e in log.failed()) == sorted(
@@ -875,7 +879,7 @@ def test_a_log_deleted_moved_or_replaced_is_noticed_and_opened_again_at_its_path
 ) -> None:
     path = tmp_path / "events.db"
     with EventLog(path) as log:
-        first = log.record(incoming(b"first"), targets=[store.Target(APP)])
+        first = log.record(incoming(b"first"), targets=[records.Target(APP)])
         replaced_while_open(path, how)
         with pytest.raises(store.LogReplaced) as noticed, log.transaction():
             log.record(incoming(b"second"))

@@ -1,8 +1,8 @@
 """What the inspector does besides showing: Replay, Edit & replay, Copy as curl, Save.
 
 Everything that sends or writes is here, behind one object, so the web layer only
-parses requests and the sending client can be swapped (issue #11's ``Sender`` seam
-replaces ``Forwarder`` here and nowhere else). Sending re-signs with the endpoint's
+parses requests; sending goes through a ``muxhook.sending.Sender`` (one of its own
+unless one is handed in). Sending re-signs with the endpoint's
 secret, as ``muxhook log replay`` does: the exact bytes, a fresh signature.
 """
 
@@ -16,7 +16,8 @@ from muxhook import providers, signing
 from muxhook.errors import UsageError
 
 if typing.TYPE_CHECKING:
-    from muxhook.store import Attempt, StoredEvent
+    from muxhook.records import Attempt, StoredEvent
+    from muxhook.sending import Sender
 
 __all__ = ["Actions", "SecretSource", "Sent", "secrets_from_environment"]
 
@@ -57,6 +58,7 @@ class Actions:
         timeout: seconds to wait for the app.
         save_dir: ``--save DIR`` of listen, where Save as fixture writes; None: download only.
         insecure: accept the app's self-signed certificate.
+        sender: what sends; a fresh ``HttpSender`` per send when None.
     """
 
     def __init__(
@@ -67,7 +69,9 @@ class Actions:
         timeout: float = 30.0,
         save_dir: Path | None = None,
         insecure: bool = False,
+        sender: Sender | None = None,
     ) -> None:
+        self.sender = sender
         self.log_path = log_path
         self.secrets = secrets
         self.timeout = timeout
@@ -157,11 +161,13 @@ class Actions:
         return forwardable_headers(row.headers, extra), True
 
     async def _post(self, url: str, body: bytes, headers: list[tuple[str, str]]) -> Attempt:
-        from muxhook.forward import Forwarder, check_url
+        from muxhook.sending import HttpSender, check_url
 
         check_url(url, "url")
-        async with Forwarder(timeout=self.timeout, concurrency=1, insecure=self.insecure) as client:
-            return await client.post(url, body, headers)
+        if self.sender is not None:
+            return await self.sender.send(url, body, headers, timeout=self.timeout)
+        async with HttpSender(insecure=self.insecure, connections=1) as sender:
+            return await sender.send(url, body, headers, timeout=self.timeout)
 
     async def _record(self, event_id: int, attempt: Attempt) -> str | None:
         """Add the attempt to the log, in a worker thread; why not, when it cannot be."""

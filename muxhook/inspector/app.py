@@ -42,7 +42,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from muxhook.errors import MuxhookError
 from muxhook.inspector import documents
 from muxhook.inspector.actions import Actions
-from muxhook.store import EventLog, StoredEvent
+from muxhook.records import StoredEvent
+from muxhook.store import EventLog
 
 __all__ = ["LiveFeed", "Settings", "build_app"]
 

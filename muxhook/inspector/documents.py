@@ -1,8 +1,8 @@
 """The JSON the inspector's API answers: an event, its attempts, an object's timeline.
 
-Every event goes through ``event_json``, the one call into the JSON form that
-``log list --json`` and ``log show --json`` print, so a script reading the API and one
-reading the CLI see the same fields. The inspector adds what only it needs: the
+Every event is ``muxhook.records.event_json``, the one JSON form that ``log list --json``
+and ``log show --json`` print, so a script reading the API and one reading the CLI see the
+same fields. The inspector adds what only it needs: the
 provider's label, when the body says the event happened, and the app's answers.
 Secrets never appear here: the signature header is shown, the secret is not.
 """
@@ -14,11 +14,12 @@ import typing
 from collections.abc import Sequence
 
 from muxhook import providers
+from muxhook.records import event_json
 
 if typing.TYPE_CHECKING:
-    from muxhook.store import Attempt, StoredEvent
+    from muxhook.records import Attempt, StoredEvent
 
-__all__ = ["answer", "detail", "event_json", "event_targets", "summary", "timeline"]
+__all__ = ["answer", "detail", "event_targets", "summary", "timeline"]
 
 Document = dict[str, typing.Any]
 
@@ -26,20 +27,12 @@ Document = dict[str, typing.Any]
 TIMELINE_LIMIT = 1000
 
 
-def event_json(row: StoredEvent, *, body: bool = False) -> Document:
-    """The event's JSON form, as ``log list --json`` and ``log show --json`` print it."""
-    from muxhook.commands import _event_json  # the one JSON form of an event (issue #11 moves it)
-
-    document: Document = _event_json(row, body=body)
-    return document
-
-
 def event_targets(row: StoredEvent) -> list[str]:
-    """Where an event was forwarded, first target first, each once.
-
-    The log does not keep an event's own targets yet, so they are read from its
-    attempts; an event never forwarded has none (Replay then asks for a URL).
-    """
+    """Where an event goes on a Replay: its own targets, as the log keeps them (a v1 log
+    keeps none: then where it was forwarded); none for an event never forwarded (Replay
+    then asks for a URL)."""
+    if row.targets:
+        return [target.url for target in row.targets]
     return list(dict.fromkeys(attempt.target for attempt in row.attempts))
 
 
@@ -55,7 +48,7 @@ def detail(row: StoredEvent) -> Document:
     described = provider.describe(row.body, dict(row.headers)) if provider else None
     document["label"] = provider.LABEL if provider else None
     document["occurred_at"] = described.occurred_at if described else None
-    document["targets"] = event_targets(row)
+    document["replay_to"] = event_targets(row)
     document["size"] = len(row.body)
     for attempt_document, attempt in zip(document["attempts"], row.attempts, strict=True):
         attempt_document.update(answer(attempt))

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from muxhook import signing
-from muxhook.store import EventLog, StoredEvent
+from muxhook.records import StoredEvent
+from muxhook.store import EventLog
 
 SECRET = "conformance-matrix-secret"
 #: Seconds any one exchange may take before the case counts as hung.

@@ -70,7 +70,7 @@ function attemptText(result) {
 function actions(detail, status, go, refresh) {
   const box = el('p', { class: 'outcome', id: 'outcome' });
   const url = el('input', {
-    name: 'url', size: 40, value: detail.targets[0] || '', placeholder: 'http://localhost:3000/webhooks',
+    name: 'url', size: 40, value: detail.replay_to[0] || '', placeholder: 'http://localhost:3000/webhooks',
     'aria-label': 'replay to URL',
   });
   const needsToken = !token();

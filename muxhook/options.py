@@ -1,0 +1,142 @@
+"""Every command's options, declared once.
+
+A command's options are a frozen dataclass whose fields are annotated with what the
+command line needs (``Annotated[str | None, option("--secret", help=…)]``). From that
+one declaration ``muxhook.cli`` builds the Typer command (help, choices, defaults),
+``muxhook._entry`` parses the commands that must start fast without importing Typer,
+and the command itself receives one typed object, which mypy checks.
+
+``Literal[...]`` types are choices: Typer lists them in ``--help`` and refuses others,
+and the fast path hands anything else to Typer to refuse. A ``tuple[str, ...]`` field is
+a repeatable option. Standard library only: ``sign`` must start fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Annotated, NamedTuple, TypeVar
+
+T = TypeVar("T")
+
+__all__ = [
+    "Arg",
+    "Field",
+    "Opt",
+    "argument",
+    "build",
+    "fields",
+    "option",
+]
+
+
+class Opt(NamedTuple):
+    """How an option appears on the command line."""
+
+    flags: tuple[str, ...]
+    help: str
+    metavar: str | None = None
+    show_default: bool = True
+    complete: str | None = None  # "events": event names complete
+
+
+class Arg(NamedTuple):
+    """How a positional argument appears on the command line."""
+
+    help: str
+    metavar: str | None = None
+    show_default: bool = True
+    complete: str | None = None
+
+
+def option(
+    *flags: str,
+    help: str,
+    metavar: str | None = None,
+    show_default: bool = True,
+    complete: str | None = None,
+) -> Opt:
+    """An option: ``option("--format", "-f", help="What to print.")``."""
+    return Opt(flags, help, metavar, show_default, complete)
+
+
+def argument(
+    *,
+    help: str,
+    metavar: str | None = None,
+    show_default: bool = True,
+    complete: str | None = None,
+) -> Arg:
+    """A positional argument."""
+    return Arg(help, metavar, show_default, complete)
+
+
+class Field(NamedTuple):
+    """One option of a command, as both front doors read it."""
+
+    name: str
+    type: object  # the Python type, without its Annotated metadata
+    default: object  # dataclasses.MISSING when required
+    spec: Opt | Arg
+
+    @property
+    def required(self) -> bool:
+        """No default: it must be given."""
+        return self.default is dataclasses.MISSING
+
+    @property
+    def choices(self) -> tuple[str, ...] | None:
+        """The allowed values of a ``Literal`` type, or None."""
+        inner = _without_none(self.type)
+        if typing.get_origin(inner) is typing.Literal:
+            return tuple(str(choice) for choice in typing.get_args(inner))
+        return None
+
+    @property
+    def repeated(self) -> bool:
+        """A repeatable option (or an argument taking the rest): ``tuple[str, ...]``."""
+        return typing.get_origin(_without_none(self.type)) is tuple
+
+
+_FIELDS: dict[type[typing.Any], tuple[Field, ...]] = {}
+
+
+def fields(options: type[typing.Any]) -> tuple[Field, ...]:
+    """The fields of an options dataclass with their command-line spec, in order."""
+    known = _FIELDS.get(options)
+    if known is not None:
+        return known
+    hints = typing.get_type_hints(options, include_extras=True)
+    found = []
+    for item in dataclasses.fields(options):
+        hint = hints[item.name]
+        if typing.get_origin(hint) is not Annotated:
+            raise TypeError(f"{options.__name__}.{item.name}: annotate it with option()")
+        base, *extras = typing.get_args(hint)
+        spec = next(extra for extra in extras if isinstance(extra, Opt | Arg))
+        default: object = item.default
+        if default is dataclasses.MISSING and item.default_factory is not dataclasses.MISSING:
+            default = item.default_factory()
+        found.append(Field(item.name, base, default, spec))
+    known = _FIELDS[options] = tuple(found)
+    return known
+
+
+def build(options: type[T], values: Mapping[str, object]) -> T:
+    """The options object from parsed values (repeated values as tuples)."""
+    ready: dict[str, object] = {}
+    for field in fields(options):
+        if field.name in values:
+            value = values[field.name]
+            repeated = tuple(typing.cast(Iterable[object], value or ()))
+            ready[field.name] = repeated if field.repeated else value
+    return options(**ready)
+
+
+def _without_none(annotation: object) -> object:
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
