@@ -1,104 +1,74 @@
 """The console entry point, with a fast path for the commands that must start quickly.
 
-Importing Typer costs ~140 ms here (and ~200 ms more once it pulls in pydantic to
-convert parameters), more than the whole start-up budget of ``muxhook sign``
-(150 ms; the official Mux CLI's compiled binary takes 198 ms), and a large part of
-a CI replay. So ``--version``, ``sign``, ``verify``, ``events`` and ``replay`` are parsed here
-from a small table that mirrors their Typer declarations; ``tests/test_entry.py`` fails when the two
-drift apart. Anything this parser does not fully understand (help, completion,
-an unknown or malformed option, a missing argument) goes to the Typer app, so
-errors and help look the same whichever door a command came in by.
+Importing Typer costs more than the whole start-up budget of ``sign`` and ``verify``
+(``benchmarks/startup.py`` measures both), so those two are parsed here, from the same
+options dataclasses the Typer app is built from (``muxhook.options``): nothing is
+written twice. Anything this parser does not fully understand (help, completion, an
+unknown or malformed option, a value that is not among a choice's) goes to the Typer
+app, so errors and help look the same whichever door a command came in by.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+import typing
 from typing import Any, NamedTuple
 
-__all__ = ["FAST_COMMANDS", "Opt", "main", "parse_fast"]
+__all__ = ["FAST_COMMANDS", "Spec", "main", "parse_fast", "spec"]
+
+#: The commands parsed here: command → (module in muxhook.commands, options class).
+FAST_COMMANDS = {"sign": ("sign", "SignOptions"), "verify": ("verify", "VerifyOptions")}
 
 
-class Opt(NamedTuple):
-    """One option or argument of a fast command, as its Typer declaration has it."""
+class Spec(NamedTuple):
+    """One option or argument as this parser reads it."""
 
     dest: str
     flags: tuple[str, ...]  # empty for a positional argument
     kind: str  # "str", "int", "float", "flag" or "multi"
-    default: object = None
-    required: bool = False
+    default: object
+    required: bool
+    choices: tuple[str, ...] | None
 
 
-FAST_COMMANDS: dict[str, tuple[Opt, ...]] = {
-    "sign": (
-        Opt("event", (), "str", required=True),
-        Opt("secret", ("--secret",), "str"),
-        Opt("provider", ("--provider",), "str"),
-        Opt("timestamp", ("--timestamp",), "int"),
-        Opt("set_", ("--set",), "multi"),
-        Opt("unset", ("--unset",), "multi"),
-        Opt("format_", ("--format", "-f"), "str", "header"),
-        Opt("to", ("--to",), "str"),
-        Opt("fresh_ids", ("--fresh-ids",), "flag", False),
-    ),
-    "verify": (
-        Opt("body_file", (), "str", "-"),
-        Opt("header", ("--header", "-H"), "multi"),
-        Opt("headers_file", ("--headers-file",), "str"),
-        Opt("secret", ("--secret",), "str"),
-        Opt("provider", ("--provider",), "str"),
-        Opt("now", ("--now",), "float"),
-        Opt("tolerance", ("--tolerance",), "float", 300.0),
-        Opt("max_future", ("--max-future",), "float", 300.0),
-        Opt("json_", ("--json",), "flag", False),
-    ),
-    "events": (
-        Opt("pattern", (), "str"),
-        Opt("provider", ("--provider",), "str"),
-        Opt("json_", ("--json",), "flag", False),
-    ),
-    "replay": (
-        Opt("inputs", (), "multi"),
-        Opt("to", ("--to",), "str", ""),
-        Opt("secret", ("--secret",), "str"),
-        Opt("provider", ("--provider",), "str"),
-        Opt("set_", ("--set",), "multi"),
-        Opt("unset", ("--unset",), "multi"),
-        Opt("timestamp", ("--timestamp",), "int"),
-        Opt("expect", ("--expect",), "str", "2xx"),
-        Opt("tamper", ("--tamper",), "flag", False),
-        Opt("duplicates", ("--duplicates",), "int", 0),
-        Opt("concurrency", ("--concurrency",), "int", 1),
-        Opt("timeout", ("--timeout",), "float", 30.0),
-        Opt("wait_for_app", ("--wait-for-app",), "float", 0.0),
-        Opt("shard", ("--shard",), "str"),
-        Opt("json_", ("--json",), "flag", False),
-        Opt("junit", ("--junit",), "str"),
-        Opt("header", ("--header", "-H"), "multi"),
-        Opt("insecure", ("--insecure",), "flag", False),
-        Opt("from_log", ("--from-log",), "flag", False),
-        Opt("type_", ("--type",), "str"),
-        Opt("status", ("--status",), "str"),
-        Opt("since", ("--since",), "str"),
-        Opt("limit", ("--limit",), "int"),
-        Opt("db", ("--db",), "str"),
-        Opt("fresh_ids", ("--fresh-ids",), "flag", False),
-    ),
-}
+def _options_class(command: str) -> type[Any]:
+    module_name, class_name = FAST_COMMANDS[command]
+    found: type[Any] = getattr(
+        importlib.import_module(f"muxhook.commands.{module_name}"), class_name
+    )
+    return found
+
+
+def spec(command: str) -> tuple[Spec, ...]:
+    """How ``command``'s options are parsed, from its options dataclass."""
+    from muxhook.options import Opt, fields
+
+    specs = []
+    for field in fields(_options_class(command)):
+        base = typing.get_args(field.type)[0] if field.repeated else field.type
+        args = [a for a in typing.get_args(base) if a is not type(None)]
+        plain = args[0] if len(args) == 1 else base
+        kinds: dict[object, str] = {bool: "flag", int: "int", float: "float"}
+        kind = "multi" if field.repeated else kinds.get(plain, "str")
+        flags = field.spec.flags if isinstance(field.spec, Opt) else ()
+        default = () if field.repeated else (None if field.required else field.default)
+        specs.append(Spec(field.name, flags, kind, default, field.required, field.choices))
+    return tuple(specs)
+
 
 _CONVERT = {"str": str, "int": int, "float": float, "multi": str}
 
 
 def parse_fast(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
-    """``(command, options)`` when ``argv`` is a plain fast command; None to use Typer."""
+    """``(command, values)`` when ``argv`` is a plain fast command; None to use Typer."""
     if not argv or argv[0] not in FAST_COMMANDS:
         return None
-    spec = FAST_COMMANDS[argv[0]]
-    by_flag = {flag: opt for opt in spec for flag in opt.flags}
-    positionals = [opt for opt in spec if not opt.flags]
-    values: dict[str, Any] = {
-        opt.dest: ([] if opt.kind == "multi" else opt.default) for opt in spec
-    }
+    specs = spec(argv[0])
+    by_flag = {flag: opt for opt in specs for flag in opt.flags}
+    positionals = [opt for opt in specs if not opt.flags]
+    values: dict[str, Any] = {opt.dest: [] if opt.kind == "multi" else opt.default for opt in specs}
     given: list[str] = []
     rest = argv[1:]
     only_positionals = False
@@ -127,22 +97,18 @@ def parse_fast(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
             value = _CONVERT[opt.kind](inline)
         except ValueError:
             return None
+        if opt.choices is not None and value not in opt.choices:
+            return None  # Typer says which values it takes
         if opt.kind == "multi":
             values[opt.dest].append(value)
         else:
             values[opt.dest] = value
-    if positionals and positionals[-1].kind == "multi":  # FILES...: takes the rest
-        values[positionals[-1].dest] = given[len(positionals) - 1 :]
-        given = given[: len(positionals) - 1]
-        positionals = positionals[:-1]
     if len(given) > len(positionals):
         return None
     for opt, arg in zip(positionals, given, strict=False):
         values[opt.dest] = arg
-    if any(opt.required and values[opt.dest] is None for opt in positionals):
+    if any(opt.required and values[opt.dest] is None for opt in specs):
         return None  # a required argument is missing: let Typer say so
-    if argv[0] == "replay" and not values["to"]:
-        return None  # Typer says that --to is needed
     return argv[0], values
 
 
@@ -156,10 +122,12 @@ def main() -> None:
         return
     fast = None if "_MUXHOOK_COMPLETE" in os.environ else parse_fast(argv)
     if fast is not None:
-        from muxhook import commands
+        from muxhook import commands, options
 
-        name, options = fast
-        sys.exit(commands.run(getattr(commands, name), **options))
+        name, values = fast
+        module_name, _ = FAST_COMMANDS[name]
+        command = getattr(importlib.import_module(f"muxhook.commands.{module_name}"), name)
+        sys.exit(commands.run(command, options.build(_options_class(name), values)))
     from muxhook.cli import run
 
     run()

@@ -6,8 +6,8 @@ one declaration ``muxhook.cli`` builds the Typer command (help, choices, default
 ``muxhook._entry`` parses the commands that must start fast without importing Typer,
 and the command itself receives one typed object, which mypy checks.
 
-``Literal[...]`` types are choices: Typer lists them in ``--help`` and refuses others,
-and the fast path hands anything else to Typer to refuse. A ``tuple[str, ...]`` field is
+``Literal[...]`` types are choices: ``--help`` lists them, and ``build`` refuses any
+other value with one line, whichever front door parsed it. A ``tuple[str, ...]`` field is
 a repeatable option. Standard library only: ``sign`` must start fast.
 """
 
@@ -18,6 +18,8 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from typing import Annotated, NamedTuple, TypeVar
+
+from muxhook import providers
 
 T = TypeVar("T")
 
@@ -95,6 +97,13 @@ class Field(NamedTuple):
         return None
 
     @property
+    def flag(self) -> str:
+        """How the user names it: its long flag, or its metavar."""
+        if isinstance(self.spec, Opt):
+            return max(self.spec.flags, key=len)
+        return self.spec.metavar or self.name.upper()
+
+    @property
     def repeated(self) -> bool:
         """A repeatable option (or an argument taking the rest): ``tuple[str, ...]``."""
         return typing.get_origin(_without_none(self.type)) is tuple
@@ -125,13 +134,23 @@ def fields(options: type[typing.Any]) -> tuple[Field, ...]:
 
 
 def build(options: type[T], values: Mapping[str, object]) -> T:
-    """The options object from parsed values (repeated values as tuples)."""
+    """The options object from parsed values (repeated values as tuples).
+
+    Raises ``UsageError`` for a value that is not one of a field's choices.
+    """
     ready: dict[str, object] = {}
     for field in fields(options):
         if field.name in values:
             value = values[field.name]
-            repeated = tuple(typing.cast(Iterable[object], value or ()))
-            ready[field.name] = repeated if field.repeated else value
+            choices = field.choices
+            if choices is not None and value is not None and value not in choices:
+                from muxhook.errors import UsageError
+
+                listed = ", ".join(choices[:-1]) + f" or {choices[-1]}"
+                raise UsageError(f"{field.flag} {value!r}: choose {listed}")
+            if field.repeated:
+                value = tuple(typing.cast(Iterable[object], value or ()))
+            ready[field.name] = value
     return options(**ready)
 
 
@@ -140,3 +159,110 @@ def _without_none(annotation: object) -> object:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
         return args[0]
     return annotation
+
+
+# -- options several commands share ----------------------------------------------------------
+
+Event = Annotated[
+    str,
+    argument(
+        metavar="EVENT_OR_FILE",
+        help="An event name (video.asset.ready, fastpix:video.media.ready), a fixture file, "
+        "or - for stdin.",
+        complete="events",
+        show_default=False,
+    ),
+]
+Secret = Annotated[
+    str | None,
+    option(
+        "--secret",
+        help="Signing secret (default: the provider's *_WEBHOOK_SECRET variable, then .env).",
+        show_default=False,
+    ),
+]
+ProviderName = Annotated[
+    str | None,
+    option(
+        "--provider",
+        help=f"Provider: one of {', '.join(providers.NAMES)} (default: detected).",
+        show_default=False,
+    ),
+]
+Sets = Annotated[
+    tuple[str, ...],
+    option(
+        "--set",
+        metavar="PATH=JSON",
+        help="Override a field: --set data.duration=12.5, --set data.tracks.0.max_width=1920 "
+        "(a value that is not JSON is a string).",
+        show_default=False,
+    ),
+]
+Unsets = Annotated[
+    tuple[str, ...], option("--unset", metavar="PATH", help="Remove a field.", show_default=False)
+]
+Headers = Annotated[
+    tuple[str, ...],
+    option("--header", "-H", metavar="'NAME: VALUE'", help="A request header.", show_default=False),
+]
+Insecure = Annotated[bool, option("--insecure", help="Accept a self-signed TLS certificate.")]
+FreshIds = Annotated[
+    bool,
+    option(
+        "--fresh-ids",
+        help="Give each event a new event id and object id (default: the fixture's, for a "
+        "deterministic run).",
+    ),
+]
+Db = Annotated[
+    str | None,
+    option(
+        "--db",
+        help="The event log (default: your data directory, or MUXHOOK_DB).",
+        show_default=False,
+    ),
+]
+Since = Annotated[
+    str | None,
+    option(
+        "--since",
+        help="Only events since: 10m, 2h, 1d, a unix time or an ISO time.",
+        show_default=False,
+    ),
+]
+Ids = Annotated[
+    tuple[int, ...],
+    argument(metavar="ID", help="Event ids from 'muxhook log list'.", show_default=False),
+]
+ForwardSecret = Annotated[
+    str | None,
+    option(
+        "--forward-secret",
+        help="Re-sign forwarded events with this secret (default: MUXHOOK_FORWARD_SECRET, "
+        "then .env).",
+        show_default=False,
+    ),
+]
+TokenId = Annotated[
+    str | None,
+    option(
+        "--token-id",
+        help="Mux API access token id (default: MUX_TOKEN_ID, then .env).",
+        show_default=False,
+    ),
+]
+TokenSecret = Annotated[
+    str | None,
+    option(
+        "--token-secret",
+        help="Mux API access token secret (default: MUX_TOKEN_SECRET, then .env).",
+        show_default=False,
+    ),
+]
+EnvFile = Annotated[
+    str,
+    option(
+        "--env-file", help="Where an endpoint's signing secret is written (MUX_WEBHOOK_SECRET)."
+    ),
+]

@@ -33,8 +33,8 @@ if typing.TYPE_CHECKING:
 __all__ = [
     "Delivery",
     "Expectation",
-    "ReplayOptions",
     "Result",
+    "SendOptions",
     "describe_failure",
     "forgeries",
     "from_log",
@@ -113,7 +113,7 @@ class Result(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class ReplayOptions:
+class SendOptions:
     """How to send."""
 
     to: str
@@ -353,7 +353,7 @@ async def wait_for_app(url: str, seconds: float) -> bool:
 
 async def run(
     deliveries: list[Delivery],
-    options: ReplayOptions,
+    options: SendOptions,
     *,
     on_result: Callable[[Result], None],
     sender: Sender | None = None,
@@ -390,7 +390,7 @@ async def run(
     return [r for r in results if r is not None]
 
 
-def _headers(delivery: Delivery, options: ReplayOptions) -> list[tuple[str, str]]:
+def _headers(delivery: Delivery, options: SendOptions) -> list[tuple[str, str]]:
     if delivery.headers:
         signed = dict(delivery.headers)
     else:

@@ -461,6 +461,7 @@ def _changes(
 
 
 def _default_url(row: StoredEvent) -> str:
-    from muxhook.commands import DEFAULT_URL
+    from muxhook.commands.sign import DEFAULT_URL
+    from muxhook.providers import DEFAULT
 
-    return DEFAULT_URL.format(provider=row.provider or "mux")
+    return DEFAULT_URL.format(provider=row.provider or DEFAULT)

@@ -1,0 +1,357 @@
+"""``muxhook log``: list, show, replay, export and recover what ``listen`` recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from muxhook.commands.common import open_log, parse_since, run_loop
+from muxhook.errors import ExitCode, UsageError
+from muxhook.options import Db, Ids, Secret, Since, argument, option
+
+if typing.TYPE_CHECKING:
+    from muxhook.records import StoredEvent, Target
+    from muxhook.render import Output
+    from muxhook.store import EventLog
+
+__all__ = [
+    "LogExportOptions",
+    "LogListOptions",
+    "LogRecoverOptions",
+    "LogReplayOptions",
+    "LogShowOptions",
+    "log_export",
+    "log_list",
+    "log_recover",
+    "log_replay",
+    "log_show",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class LogListOptions:
+    """``muxhook log list``'s options."""
+
+    type_: Annotated[
+        str | None,
+        option("--type", help="Only event types matching this glob.", show_default=False),
+    ] = None
+    status: Annotated[
+        Literal["ok", "invalid", "failed", "received"] | None,
+        option("--status", help="Only events in this state.", show_default=False),
+    ] = None
+    since: Since = None
+    limit: Annotated[int, option("--limit", help="At most this many, newest first.")] = 50
+    json_: Annotated[bool, option("--json", help="One JSON object per event, per line.")] = False
+    db: Db = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LogShowOptions:
+    """``muxhook log show``'s options."""
+
+    event_id: Annotated[int, argument(metavar="ID", help="An id from 'muxhook log list'.")]
+    json_: Annotated[bool, option("--json", help="Print JSON, body included.")] = False
+    db: Db = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LogReplayOptions:
+    """``muxhook log replay``'s options."""
+
+    ids: Ids = ()
+    failed: Annotated[
+        bool, option("--failed", help="Every event not delivered to where it was going.")
+    ] = False
+    since: Since = None
+    to: Annotated[
+        str | None,
+        option(
+            "--to",
+            help="Send here instead (default: where listen was forwarding each one).",
+            show_default=False,
+        ),
+    ] = None
+    secret: Secret = None
+    forward_secret: Annotated[
+        str | None,
+        option(
+            "--forward-secret",
+            help="The secret listen re-signed with (default: MUXHOOK_FORWARD_SECRET, then .env).",
+            show_default=False,
+        ),
+    ] = None
+    timeout: Annotated[float, option("--timeout", help="Seconds to wait for the app.")] = 30.0
+    db: Db = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LogExportOptions:
+    """``muxhook log export``'s options."""
+
+    ids: Ids = ()
+    to_dir: Annotated[
+        str, option("--to", metavar="DIR", help="Folder for the fixture files.", show_default=False)
+    ] = "."
+    since: Since = None
+    failed: Annotated[bool, option("--failed", help="Events not delivered.")] = False
+    db: Db = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LogRecoverOptions:
+    """``muxhook log recover``'s options."""
+
+    db: Db = None
+
+
+def log_list(out: Output, options: LogListOptions) -> ExitCode:
+    """List recorded events, newest first."""
+    with open_log(options.db, read_only=True) as log:
+        rows = log.list(
+            type_glob=options.type_,
+            status=options.status,
+            since=parse_since(options.since),
+            limit=options.limit,
+        )
+    if options.json_:
+        from muxhook.records import event_json
+
+        for row in rows:  # JSON lines, like every --json
+            out.result(json.dumps(event_json(row), ensure_ascii=False))
+    else:
+        out.log_rows(rows)
+    return ExitCode.OK
+
+
+def log_show(out: Output, options: LogShowOptions) -> ExitCode:
+    """Show one recorded event: verdict, headers, attempts and the body."""
+    with open_log(options.db, read_only=True) as log:
+        row = log.get(options.event_id)
+    if row is None:
+        raise UsageError(
+            f"no event #{options.event_id} in the log ('muxhook log list' shows the ids)"
+        )
+    if options.json_:
+        from muxhook.records import event_json
+
+        out.result(json.dumps(event_json(row, body=True), ensure_ascii=False))
+    else:
+        out.log_event(row)
+    return ExitCode.OK
+
+
+def log_replay(out: Output, options: LogReplayOptions) -> ExitCode:
+    """Send recorded events again, the exact bytes, oldest first, where each was going.
+
+    Each event goes to the targets stored with it (its routes, ``-H`` headers, and
+    ``--forward-secret`` re-signing); with ``--failed``, to those not delivered yet.
+    ``--to`` sends to one URL instead, which changes nothing about where a later
+    ``--failed`` sends. One event that cannot be sent (no secret to re-sign with, no
+    known target) is said on its line; the rest still go. The exit code is the worst
+    outcome: 3 an app unreachable, 2 an event not sent, 1 a non-2xx answer, 0 all 2xx.
+    """
+    from muxhook.sending import check_url
+
+    if options.to:
+        check_url(options.to)
+    with open_log(options.db) as log:
+        rows = _select(log, list(options.ids), options.failed, options.since)
+        if not rows:
+            out.say("nothing to replay")
+            return ExitCode.OK
+        signer = _Signer(options.secret, options.forward_secret, out)
+        sends = [send for row in rows for send in _sends(row, options.to, options.failed, signer)]
+        return run_loop(_replay_sends(sends, log, options.timeout, out))
+
+
+def log_export(out: Output, options: LogExportOptions) -> ExitCode:
+    """Write recorded events as fixture files that sign, trigger and replay take."""
+    from muxhook import fixtures, providers
+
+    with open_log(options.db, read_only=True) as log:
+        rows = _select(log, list(options.ids), options.failed, options.since)
+    for row in rows:
+        path = fixtures.save(
+            Path(options.to_dir),
+            provider=row.provider or providers.guess(row.body),
+            event_type=row.event_type,
+            number=row.id,
+            at=row.received_at,
+            body=row.body,
+        )
+        out.result(str(path))
+    out.say(f"exported {len(rows)} events to {options.to_dir}")
+    return ExitCode.OK
+
+
+def log_recover(out: Output, options: LogRecoverOptions) -> ExitCode:
+    """Set a damaged event log aside: its readable events go into a new log at its path."""
+    from muxhook.recovery import recover
+    from muxhook.store import default_db_path
+
+    path = Path(options.db) if options.db else default_db_path()
+    done = recover(path)
+    if done is None:
+        out.say(f"the event log at {path} has no damage SQLite can find; nothing was changed")
+        return ExitCode.OK
+    out.recovered(done)
+    return ExitCode.OK
+
+
+def _select(log: Any, ids: list[int], failed: bool, since: str | None) -> list[Any]:
+    if not ids and not failed and not since:
+        raise UsageError("say which events: IDs, --failed or --since (e.g. --since 1h)")
+    if ids:
+        rows = [log.get(event_id) for event_id in ids]
+        missing = [str(i) for i, row in zip(ids, rows, strict=True) if row is None]
+        if missing:
+            raise UsageError(f"no event #{', #'.join(missing)} in the log")
+        return rows
+    if failed:
+        return list(log.failed(since=parse_since(since)))
+    return sorted(log.list(since=parse_since(since), limit=None), key=lambda row: row.id)
+
+
+class _Send(typing.NamedTuple):
+    """One recorded event on its way to one URL, or the reason it cannot go."""
+
+    row: StoredEvent
+    url: str
+    headers: list[tuple[str, str]]
+    possibly_delivered: bool  # it may have reached this URL before a crash
+    problem: str | None = None  # why it is not sent (what to pass instead)
+
+
+def _sends(row: StoredEvent, to: str | None, failed: bool, signer: _Signer) -> list[_Send]:
+    """Where one recorded event goes, with which headers."""
+    if to:
+        return [_Send(row, to, signer.platform(row), _possibly_delivered(row, None))]
+    if row.targets:
+        targets = row.undelivered() if failed else list(row.targets)
+        return [signer.to_target(row, target) for target in targets]
+    if row.attempts:  # recorded by a v1 log: where it went last
+        url = row.attempts[-1].target
+        return [_Send(row, url, signer.platform(row), False)]
+    return [
+        _Send(
+            row,
+            "",
+            [],
+            _possibly_delivered(row, None),
+            "the log does not say where it was going (recorded by an older muxhook, or "
+            "never forwarded): pass --to URL",
+        )
+    ]
+
+
+def _possibly_delivered(row: StoredEvent, target: Target | None) -> bool:
+    """Whether the event was due at ``target`` (any, for None) and no attempt says what
+    became of it: after a crash, its forward may have reached the app all the same."""
+    if target is not None:
+        return target in row.unattempted()
+    return bool(row.unattempted()) or (row.delivered is False and not row.attempts)
+
+
+class _Signer:
+    """Signs replayed events: with the platform's secret (found as ``sign`` finds it), or
+    re-signed with the forward secret listen used, found again and checked against the
+    fingerprint the log kept."""
+
+    def __init__(self, secret: str | None, forward_secret: str | None, out: Output) -> None:
+        from muxhook.secrets import resolve_forward_secret
+
+        self.secret = secret
+        self.forward = resolve_forward_secret(forward_secret)
+        self.out = out
+        self._keys: dict[str, str | None] = {}  # provider → its signing secret, if found
+        self._matches: dict[tuple[str, str], bool] = {}  # (secret, fingerprint) → a match
+
+    def platform(self, row: StoredEvent) -> list[tuple[str, str]]:
+        """The recorded headers, freshly signed with the platform's secret when there is one."""
+        from muxhook import providers, signing
+        from muxhook.forward import forwardable_headers
+        from muxhook.secrets import resolve_secret
+
+        name = row.provider or providers.guess(row.body)
+        if name not in self._keys:
+            found = resolve_secret(name, self.secret)
+            self._keys[name] = None if found is None else found.value
+        key = self._keys[name]
+        extra: list[tuple[str, str]] = []
+        if key:
+            fresh = signing.sign(row.body, secret=key, provider=name)
+            extra = [(k, v) for k, v in fresh.items() if k.lower() != "content-type"]
+        else:
+            self.out.warn(
+                f"#{row.id}: no {providers.get(name).LABEL} secret, so the original "
+                "signature is sent (a Mux timestamp may be too old by now)"
+            )
+        return forwardable_headers(row.headers, extra)
+
+    def _fingerprint_is(self, secret: str, stored: str) -> bool:
+        from muxhook.secrets import fingerprint_matches
+
+        if (secret, stored) not in self._matches:  # PBKDF2: worth doing once per secret
+            self._matches[secret, stored] = fingerprint_matches(secret, stored)
+        return self._matches[secret, stored]
+
+    def to_target(self, row: StoredEvent, target: Target) -> _Send:
+        """The event as listen sent it to ``target``: its ``-H`` headers, re-signed as it was."""
+        from muxhook import providers, signing
+        from muxhook.forward import forwardable_headers
+        from muxhook.secrets import FORWARD_SECRET_ENV, resolve_secret
+
+        possibly = _possibly_delivered(row, target)
+        if target.resign is None:
+            headers = self.platform(row)
+            return _Send(row, target.url, forwardable_headers(headers, target.headers), possibly)
+        name = row.provider or providers.guess(row.body)
+        if name not in self._keys:
+            found = resolve_secret(name, self.secret)
+            self._keys[name] = None if found is None else found.value
+        # The forward secret, or the platform's own (listen --from mux-api signs forwards with
+        # the app's secret): whichever has the fingerprint the log kept.
+        candidates = [
+            c for c in (self.forward.value if self.forward else None, self._keys[name]) if c
+        ]
+        stored = target.resign.fingerprint
+        key = next((c for c in candidates if self._fingerprint_is(c, stored)), None)
+        if key is None:
+            problem = (
+                f"listen re-signed it with a forward secret (from {target.resign.source}); "
+                f"pass --forward-secret or set {FORWARD_SECRET_ENV}"
+                if self.forward is None
+                else f"the forward secret from {self.forward.source} is not the one listen "
+                f"re-signed it with (from {target.resign.source}); pass that one with "
+                f"--forward-secret or {FORWARD_SECRET_ENV}"
+            )
+            return _Send(row, target.url, [], possibly, problem)
+        fresh = signing.sign(row.body, secret=key, provider=name)
+        extra = [(k, v) for k, v in fresh.items() if k.lower() != "content-type"]
+        extra += list(target.headers)
+        return _Send(row, target.url, forwardable_headers(row.headers, extra), possibly)
+
+
+async def _replay_sends(sends: list[_Send], log: EventLog, timeout: float, out: Output) -> ExitCode:
+    """Send one after another, oldest first; each attempt is in the log before the next."""
+    from muxhook.sending import HttpSender
+
+    worst = ExitCode.OK
+    async with HttpSender(connections=1) as sender:
+        for send in sends:
+            if send.problem is not None:
+                out.replay_skipped(send.row, send.url, send.problem, send.possibly_delivered)
+                worst = max(worst, ExitCode.USAGE)
+                continue
+            attempt = await sender.send(send.url, send.row.body, send.headers, timeout=timeout)
+            log.add_attempt(send.row.id, attempt)
+            out.replay_line(send.row, attempt, possibly_delivered=send.possibly_delivered)
+            if attempt.status is None:
+                worst = max(worst, ExitCode.UNREACHABLE)
+            elif not 200 <= attempt.status < 300:
+                worst = max(worst, ExitCode.FAILED)
+    return worst
