@@ -1028,10 +1028,11 @@ def test_listen_suspended_and_resumed_checks_the_tunnel_at_once(tmp_path: Path) 
 # -- the real thing, only when asked for ---------------------------------------------------------
 
 
-@pytest.mark.skipif(not LIVE_TOKEN, reason="live ngrok test: set NGROK_AUTHTOKEN to run it")
+@pytest.mark.live
 def test_live_ngrok_tunnel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_app: LocalApp
 ) -> None:
+    assert LIVE_TOKEN, "the live ngrok test needs the network and NGROK_AUTHTOKEN"
     ngrok_path = resolve_ngrok_path(LIVE_AGENT)
     assert ngrok_path, f"NGROK_AUTHTOKEN is set but {missing_agent_message()}"
     monkeypatch.setenv("NGROK_AUTHTOKEN", LIVE_TOKEN)  # the agent reads it; never argv
