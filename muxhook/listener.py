@@ -83,25 +83,19 @@ class _Request:
         return Incoming(self.received_at, self.method, target, self.headers, body, self.remote)
 
 
+@dataclasses.dataclass(eq=False)
 class Listener:
     """Routes each request: health check, refusals, and webhooks into the pipeline."""
 
-    def __init__(
-        self,
-        pipeline: Pipeline,
-        *,
-        max_body: int,
-        clock: Callable[[], float] = time.time,
-        request_timeout: float = REQUEST_TIMEOUT,
-        idle_timeout: float = IDLE_TIMEOUT,
-    ) -> None:
-        self.pipeline = pipeline
-        self.max_body = max_body
-        self.clock = clock
-        self.request_timeout = request_timeout
-        self.idle_timeout = idle_timeout
-        self.connections: set[_Connection] = set()
-        self.workers: set[asyncio.Task[None]] = set()  # answering some connection's queue
+    pipeline: Pipeline
+    _: dataclasses.KW_ONLY
+    max_body: int
+    clock: Callable[[], float] = time.time
+    request_timeout: float = REQUEST_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    connections: set[_Connection] = dataclasses.field(default_factory=set, init=False)
+    #: Tasks answering some connection's queue.
+    workers: set[asyncio.Task[None]] = dataclasses.field(default_factory=set, init=False)
 
     async def answer(self, request: _Request) -> tuple[int, bytes, str]:
         """Record and handle one request; its status, body and content type."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets as random_secrets
 import typing
@@ -62,36 +63,24 @@ def local_secret_path(environment_id: str, environ: typing.Mapping[str, str] | N
     return default_db_path(env).parent / f"stream-secret-{safe}"
 
 
+@dataclasses.dataclass(eq=False)
 class MuxApiListen:
     """The Mux API side of one ``listen`` run; see the module docstring."""
 
-    def __init__(
-        self,
-        out: Output,
-        api: MuxApi,
-        credentials: Credentials,
-        whoami: Whoami,
-        *,
-        streaming: bool,
-        register: bool,
-        keep_endpoint: bool,
-        env_file: Path,
-        silence: float,
-        base: str,
-    ) -> None:
-        self.out = out
-        self.api = api
-        self.credentials = credentials
-        self.whoami = whoami
-        self.streaming = streaming
-        self.register = register
-        self.keep_endpoint = keep_endpoint
-        self.env_file = env_file
-        self.silence = silence
-        self.base = base
-        self.endpoint: Endpoint | None = None
-        self.url_path = ""
-        self._wrote_env = False
+    out: Output
+    api: MuxApi
+    credentials: Credentials
+    whoami: Whoami
+    _: dataclasses.KW_ONLY
+    streaming: bool
+    register: bool
+    keep_endpoint: bool
+    env_file: Path
+    silence: float
+    base: str
+    endpoint: Endpoint | None = dataclasses.field(default=None, init=False)
+    url_path: str = dataclasses.field(default="", init=False)
+    _wrote_env: bool = dataclasses.field(default=False, init=False)
 
     # -- 1. before anything starts --------------------------------------------
 
