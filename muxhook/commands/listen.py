@@ -200,8 +200,8 @@ class ListenOptions:
 
 
 def listen(out: Output, options: ListenOptions, *, stop: asyncio.Event | None = None) -> ExitCode:
-    """Receive webhooks locally (behind a tunnel, or from the Mux API's event stream),
-    record, verify, show and forward them."""
+    """Receive webhooks through a tunnel, or from the Mux API's event stream: record, verify, show
+    and forward each one."""
     from muxhook import listener, pipeline, providers
     from muxhook.forward import parse_route
     from muxhook.headers import parse_extra_headers

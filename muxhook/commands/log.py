@@ -128,7 +128,7 @@ def log_list(out: Output, options: LogListOptions) -> ExitCode:
 
 
 def log_show(out: Output, options: LogShowOptions) -> ExitCode:
-    """Show one recorded event: verdict, headers, attempts and the body."""
+    """Show one event: verdict, headers, forward attempts and the body."""
     with open_log(options.db, read_only=True) as log:
         row = log.get(options.event_id)
     if row is None:
@@ -145,7 +145,7 @@ def log_show(out: Output, options: LogShowOptions) -> ExitCode:
 
 
 def log_replay(out: Output, options: LogReplayOptions) -> ExitCode:
-    """Send recorded events again, the exact bytes, oldest first, where each was going.
+    """Send recorded events again, the exact bytes, freshly signed, where each was going.
 
     Each event goes to the targets stored with it (its routes, ``-H`` headers, and
     ``--forward-secret`` re-signing); with ``--failed``, to those not delivered yet.
@@ -169,7 +169,7 @@ def log_replay(out: Output, options: LogReplayOptions) -> ExitCode:
 
 
 def log_export(out: Output, options: LogExportOptions) -> ExitCode:
-    """Write recorded events as fixture files that sign, trigger and replay take."""
+    """Write recorded events as fixture files (for sign, trigger and replay)."""
     from muxhook import fixtures, providers
 
     with open_log(options.db, read_only=True) as log:
@@ -189,7 +189,7 @@ def log_export(out: Output, options: LogExportOptions) -> ExitCode:
 
 
 def log_recover(out: Output, options: LogRecoverOptions) -> ExitCode:
-    """Set a damaged event log aside: its readable events go into a new log at its path."""
+    """Set a damaged log aside: its readable events go into a new log at its path."""
     from muxhook.recovery import recover
     from muxhook.store import default_db_path
 

@@ -112,7 +112,7 @@ class ReplayRunOptions:
 
 
 def replay(out: Output, options: ReplayRunOptions) -> ExitCode:
-    """Send fixtures, scenarios or logged events, freshly signed; check what the app answers."""
+    """Send saved events, freshly signed, to your app; fail when it mishandles one (for CI)."""
     from muxhook import providers
     from muxhook import replay as engine
     from muxhook.errors import DeliveryError

@@ -60,7 +60,7 @@ class SignOptions:
 
 
 def sign(out: Output, options: SignOptions) -> ExitCode:
-    """Print the headers (or a curl/HTTPie command, or JSON) that sign a fixture."""
+    """Sign a fixture and print the headers, JSON, or a curl/HTTPie command."""
     from muxhook import render, signing
 
     fixture = load_fixture(

@@ -56,7 +56,7 @@ class VerifyOptions:
 
 
 def verify(out: Output, options: VerifyOptions) -> ExitCode:
-    """Check a body against its signature header and print the verdict and diagnosis."""
+    """Check a body against its signature header; say what is wrong when it fails."""
     from muxhook import providers, signing
 
     headers = _read_headers(list(options.header), options.headers_file)
