@@ -231,6 +231,14 @@ Since = Annotated[
         show_default=False,
     ),
 ]
+TypeGlob = Annotated[
+    str | None,
+    option("--type", help="Only event types matching this glob.", show_default=False),
+]
+State = Annotated[
+    typing.Literal["ok", "invalid", "failed", "received"] | None,
+    option("--status", help="Only events in this state.", show_default=False),
+]
 Ids = Annotated[
     tuple[int, ...],
     argument(metavar="ID", help="Event ids from 'muxhook log list'.", show_default=False),

@@ -6,11 +6,11 @@ import dataclasses
 import json
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from muxhook.commands.common import open_log, parse_since, run_loop
 from muxhook.errors import ExitCode, UsageError
-from muxhook.options import Db, Ids, Secret, Since, argument, option
+from muxhook.options import Db, Ids, Secret, Since, State, TypeGlob, argument, option
 
 if typing.TYPE_CHECKING:
     from muxhook.records import StoredEvent, Target
@@ -35,14 +35,8 @@ __all__ = [
 class LogListOptions:
     """``muxhook log list``'s options."""
 
-    type_: Annotated[
-        str | None,
-        option("--type", help="Only event types matching this glob.", show_default=False),
-    ] = None
-    status: Annotated[
-        Literal["ok", "invalid", "failed", "received"] | None,
-        option("--status", help="Only events in this state.", show_default=False),
-    ] = None
+    type_: TypeGlob = None
+    status: State = None
     since: Since = None
     limit: Annotated[int, option("--limit", help="At most this many, newest first.")] = 50
     json_: Annotated[bool, option("--json", help="One JSON object per event, per line.")] = False

@@ -7,7 +7,7 @@ import os
 import time
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from muxhook.commands.common import open_log, parse_since, run_loop, signing_secret
 from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, UsageError
@@ -20,6 +20,8 @@ from muxhook.options import (
     Secret,
     Sets,
     Since,
+    State,
+    TypeGlob,
     Unsets,
     argument,
     option,
@@ -94,14 +96,8 @@ class ReplayRunOptions:
     from_log: Annotated[
         bool, option("--from-log", help="Send events from the event log (see 'muxhook log').")
     ] = False
-    type_: Annotated[
-        str | None,
-        option("--type", help="With --from-log: types matching this glob.", show_default=False),
-    ] = None
-    status: Annotated[
-        Literal["ok", "invalid", "failed", "received"] | None,
-        option("--status", help="With --from-log: events in this state.", show_default=False),
-    ] = None
+    type_: TypeGlob = None
+    status: State = None
     since: Since = None
     limit: Annotated[
         int | None,
