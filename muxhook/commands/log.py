@@ -8,7 +8,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any
 
-from muxhook.commands.common import open_log, parse_since, run_loop
+from muxhook.commands.common import logged_events, open_log, parse_since, run_loop
 from muxhook.errors import ExitCode, UsageError
 from muxhook.options import Db, Ids, Secret, Since, State, TypeGlob, argument, option
 
@@ -104,13 +104,7 @@ class LogRecoverOptions:
 
 def log_list(out: Output, options: LogListOptions) -> ExitCode:
     """List recorded events, newest first."""
-    with open_log(options.db, read_only=True) as log:
-        rows = log.list(
-            type_glob=options.type_,
-            status=options.status,
-            since=parse_since(options.since),
-            limit=options.limit,
-        )
+    rows = logged_events(options)
     if options.json_:
         from muxhook.records import event_json
 

@@ -9,7 +9,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any
 
-from muxhook.commands.common import open_log, parse_since, run_loop, signing_secret
+from muxhook.commands.common import logged_events, run_loop, signing_secret
 from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, UsageError
 from muxhook.options import (
     Db,
@@ -135,14 +135,7 @@ def replay(out: Output, options: ReplayRunOptions) -> ExitCode:
             fresh_ids=options.fresh_ids,
         )
     if options.from_log:
-        with open_log(options.db, read_only=True) as log:
-            rows = log.list(
-                type_glob=options.type_,
-                status=options.status,
-                since=parse_since(options.since),
-                limit=options.limit,
-            )
-        deliveries += engine.from_log(rows)
+        deliveries += engine.from_log(logged_events(options))
     elif not options.inputs:
         raise UsageError(
             "nothing to replay: give fixture files, folders, event names or scenarios, "
