@@ -10,7 +10,7 @@ import time
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from muxhook.commands.common import run_loop, usable_folder
 from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, UsageError
@@ -222,21 +222,7 @@ def listen(out: Output, options: ListenOptions, *, stop: asyncio.Event | None = 
     out.say("muxhook listen")
     if options.host not in ("127.0.0.1", "localhost", "::1"):
         out.warn(f"listening on {options.host}: other machines on your network can post to muxhook")
-    mux = _mux_api_listen(  # --from mux-api, --register: None without them
-        out,
-        source=options.source,
-        register=options.register,
-        keep_endpoint=options.keep_endpoint,
-        token_id=options.token_id,
-        token_secret=options.token_secret,
-        env_file=options.env_file,
-        silence=options.stream_silence,
-        provider=options.provider,
-        tunnel=options.tunnel,
-        public_url=options.public_url,
-        no_tunnel=options.no_tunnel,
-        domain=options.domain,
-    )
+    mux = _mux_api_listen(out, options)  # --from mux-api, --register: None without them
     if mux is not None and mux.streaming:
         resign: ResolvedSecret | None = mux.app_secret(options.secret, options.forward_secret)
         assert resign is not None
@@ -466,13 +452,13 @@ def _check_app(url: str, out: Output) -> None:
         )
 
 
-def _mux_api_listen(out: Output, **options: Any) -> MuxApiListen | None:
+def _mux_api_listen(out: Output, options: ListenOptions) -> MuxApiListen | None:
     """``--from mux-api`` / ``--register`` checked, with the token, or None without them."""
-    if options["source"] == "tunnel" and not options["register"] and not options["keep_endpoint"]:
+    if options.source == "tunnel" and not options.register and not options.keep_endpoint:
         return None  # the common case imports nothing more
     from muxhook.muxlisten import MuxApiListen
 
-    return MuxApiListen.prepare(out, **options)
+    return MuxApiListen.prepare(out, options)
 
 
 def _choose_tunnel(
