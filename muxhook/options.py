@@ -231,6 +231,17 @@ Since = Annotated[
         show_default=False,
     ),
 ]
+Timestamp = Annotated[
+    int | None,
+    option(
+        "--timestamp",
+        help="Unix seconds to sign at (default: now; a fixed one makes runs reproducible).",
+        show_default=False,
+    ),
+]
+Tolerance = Annotated[
+    float, option("--tolerance", help="Oldest accepted signed timestamp, in seconds.")
+]
 TypeGlob = Annotated[
     str | None,
     option("--type", help="Only event types matching this glob.", show_default=False),

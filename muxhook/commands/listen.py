@@ -23,6 +23,7 @@ from muxhook.options import (
     Secret,
     TokenId,
     TokenSecret,
+    Tolerance,
     option,
 )
 from muxhook.providers.mux import PROVIDER as MUX
@@ -73,9 +74,7 @@ class ListenOptions:
     ] = None
     provider: ProviderName = None
     secret: Secret = None
-    tolerance: Annotated[
-        float, option("--tolerance", help="Oldest accepted signed timestamp, in seconds.")
-    ] = 300.0
+    tolerance: Tolerance = 300.0
     forward_invalid: Annotated[
         bool, option("--forward-invalid", help="Forward events whose signature fails too.")
     ] = False

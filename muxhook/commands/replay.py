@@ -21,6 +21,7 @@ from muxhook.options import (
     Sets,
     Since,
     State,
+    Timestamp,
     TypeGlob,
     Unsets,
     argument,
@@ -53,12 +54,7 @@ class ReplayRunOptions:
     provider: ProviderName = None
     set_: Sets = ()
     unset: Unsets = ()
-    timestamp: Annotated[
-        int | None,
-        option(
-            "--timestamp", help="Sign at this unix time (reproducible runs).", show_default=False
-        ),
-    ] = None
+    timestamp: Timestamp = None
     expect: Annotated[
         str, option("--expect", help="Statuses that count as handled: 2xx, 4xx, 200,202.")
     ] = "2xx"

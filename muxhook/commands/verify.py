@@ -11,7 +11,7 @@ from typing import Annotated
 
 from muxhook.commands.common import signing_secret
 from muxhook.errors import ExitCode, SignatureError, UsageError
-from muxhook.options import Headers, ProviderName, Secret, argument, option
+from muxhook.options import Headers, ProviderName, Secret, Tolerance, argument, option
 
 if typing.TYPE_CHECKING:
     from muxhook.render import Output
@@ -43,9 +43,7 @@ class VerifyOptions:
             "--now", help="Check as if it were this unix time (default: now).", show_default=False
         ),
     ] = None
-    tolerance: Annotated[
-        float, option("--tolerance", help="Oldest accepted signed timestamp, in seconds.")
-    ] = 300.0
+    tolerance: Tolerance = 300.0
     max_future: Annotated[
         float,
         option(
