@@ -687,23 +687,16 @@ async def _serve(
     companion: Companion | None = None,
 ) -> None:
     import asyncio
-    import gc
 
     from muxhook import listener, pipeline
     from muxhook.render import StreamView
     from muxhook.sending import HttpSender
 
-    if inspector is not None:  # started first, so its objects are frozen with the rest
+    if inspector is not None:  # started first: Listener.serve freezes what start-up built
         from muxhook.inspector.subscriber import InspectorSubscriber
 
         await inspector.start()
         subscribers = [*subscribers, InspectorSubscriber(inspector)]
-
-    # Everything built at start-up lives as long as the listener: keep it out of the cyclic
-    # collector's walks, and collect young objects less often under a burst.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
 
     async with HttpSender(insecure=insecure, connections=concurrency * 2) as sender:
         flow = pipeline.Pipeline(
