@@ -6,9 +6,9 @@ refused with the right status, and so are requests that do not parse: every byte
 that arrives is in the log before anything is answered.
 
 Why not uvicorn: an ASGI server builds a scope, message dictionaries and a task per
-request, and answers malformed requests itself, before the app sees them. At 100
-events per second that layer cost about 0.3 ms per request here
-(``benchmarks/listen.py``), and what it refused could not be recorded. This module
+request, and answers malformed requests itself, before the app sees them. That layer
+cost more per request than the rest of the answer (``benchmarks/listen.py``), and what
+it refused could not be recorded. This module
 does only what a webhook receiver needs: keep-alive, pipelining (answered in
 order), chunked bodies, ``Expect: 100-continue``, a body limit decided from the
 declared length, a deadline for each request's bytes and one for idle connections.
@@ -478,8 +478,8 @@ class _Connection(asyncio.Protocol):
         if _give_way is not None and len(self.listener.workers) == 1:
             # Nothing else in hand: the sender this answer woke may be queued for this very
             # core, and what the loop does next (the attempt's commit, the event's line) is
-            # bookkeeping. Stepping aside took 0.35-0.45 ms off each answer at 100/s on a
-            # 2-core machine; in a burst, with other requests in hand, it is not done.
+            # bookkeeping. Stepping aside shortens each answer at a steady rate
+            # (benchmarks/listen.py); in a burst, with other requests in hand, it is not done.
             _give_way()
         if close:
             # Nothing after it is read (HTTP/1.1 §9.6); what is queued is still recorded.
