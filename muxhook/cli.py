@@ -37,43 +37,15 @@ _GROUPS = {
     "ngrok": "The ngrok agent that listen's tunnel runs.",
 }
 
-#: (command line, module in muxhook.commands, options class, function, one-line help).
-COMMANDS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("sign", "sign", "SignOptions", "sign",
-     "Sign a fixture and print the headers, JSON, or a curl/HTTPie command."),
-    ("verify", "verify", "VerifyOptions", "verify",
-     "Check a body against its signature header; say what is wrong when it fails."),
-    ("trigger", "trigger", "TriggerOptions", "trigger",
-     "Sign a fixture now and POST it to your app; fail unless it answers 2xx."),
-    ("events", "events", "EventsOptions", "events",
-     "List every event type muxhook knows, with what it means."),
-    ("listen", "listen", "ListenOptions", "listen",
-     "Receive webhooks through a tunnel, or from the Mux API's event stream: record, verify, "
-     "show and forward each one."),
-    ("inspect", "inspect", "InspectOptions", "inspect",
-     "Browse the event log in a web page (no listening): filter, replay, timelines."),
-    ("replay", "replay", "ReplayRunOptions", "replay",
-     "Send saved events, freshly signed, to your app; fail when it mishandles one (for CI)."),
-    ("log list", "log", "LogListOptions", "log_list", "List recorded events, newest first."),
-    ("log show", "log", "LogShowOptions", "log_show",
-     "Show one event: verdict, headers, forward attempts and the body."),
-    ("log replay", "log", "LogReplayOptions", "log_replay",
-     "Send recorded events again, the exact bytes, freshly signed, where each was going."),
-    ("log export", "log", "LogExportOptions", "log_export",
-     "Write recorded events as fixture files (for sign, trigger and replay)."),
-    ("log recover", "log", "LogRecoverOptions", "log_recover",
-     "Set a damaged log aside: its readable events go into a new log at its path."),
-    ("endpoints list", "endpoints", "EndpointsListOptions", "endpoints_list",
-     "List the environment's endpoints: id, enabled, address, creation time."),
-    ("endpoints create", "endpoints", "EndpointsCreateOptions", "endpoints_create",
-     "Create an endpoint; its signing secret goes into .env (0600), never printed."),
-    ("endpoints update", "endpoints", "EndpointsUpdateOptions", "endpoints_update",
-     "Change an endpoint's address, or enable or disable it."),
-    ("endpoints delete", "endpoints", "EndpointsDeleteOptions", "endpoints_delete",
-     "Delete an endpoint (Mux stops sending to it); its secret leaves .env."),
-    ("ngrok install", "ngrok", "NgrokInstallOptions", "ngrok_install",
-     "Download the ngrok agent (only on this explicit request)."),
-)  # fmt: skip
+#: The commands, as typed. ``log list`` runs ``log_list`` of ``muxhook.commands.log``, whose
+#: ``options`` parameter names its options class and whose docstring's first paragraph is
+#: its help.
+COMMANDS: tuple[str, ...] = (
+    *("sign", "verify", "trigger", "events", "listen", "inspect", "replay"),
+    *("log list", "log show", "log replay", "log export", "log recover"),
+    *("endpoints list", "endpoints create", "endpoints update", "endpoints delete"),
+    "ngrok install",
+)
 
 
 def _complete_event(incomplete: str) -> list[str]:
@@ -165,10 +137,13 @@ def _command(options_class: type[Any], command: Callable[..., ExitCode]) -> Call
 
 def _register() -> None:
     groups: dict[str, typer.Typer] = {}
-    for line, module_name, options_name, function_name, help_text in COMMANDS:
-        module = importlib.import_module(f"muxhook.commands.{module_name}")
-        callback = _command(getattr(module, options_name), getattr(module, function_name))
-        callback.__doc__ = help_text
+    for line in COMMANDS:
+        module = importlib.import_module(f"muxhook.commands.{line.split()[0]}")
+        function = getattr(module, line.replace(" ", "_"))
+        options_name = inspect.signature(function).parameters["options"].annotation
+        callback = _command(getattr(module, options_name), function)
+        (summary, *_) = (inspect.getdoc(function) or "").split("\n\n")
+        callback.__doc__ = " ".join(summary.split())
         group_name, _, name = line.rpartition(" ")
         group = app
         if group_name:

@@ -30,6 +30,7 @@ __all__ = [
     "SignatureError",
     "UnknownEventError",
     "UsageError",
+    "value_kind",
 ]
 
 
@@ -108,3 +109,24 @@ class EnvironmentProblem(MuxhookError):
     """The machine refused: a port in use, an unwritable database, a missing agent."""
 
     exit_code = ExitCode.ENVIRONMENT
+
+
+def value_kind(value: object, *, mapping: str = "object") -> str:
+    """The JSON or TOML word for a decoded value's type, for messages ("string", "array").
+
+    ``mapping`` names a dict (JSON's "object", TOML's "table"); what is none of JSON's
+    types is TOML's "date".
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return mapping
+    return "date"

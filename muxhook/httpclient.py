@@ -1,10 +1,9 @@
 """A small keep-alive HTTP/1.1 client for the forwarding hot path.
 
-Why not a general client: forwarding is one POST of known bytes per event, and on
-this kind of machine the per-request cost of aiohttp's client (0.33 ms p50 on
-loopback) and httpx's async transport (5-8 times that) is most of what the
-listener spends per event. This client writes the request in one call and parses
-the answer with httptools, the listener's own parser: 0.14 ms p50 on the same loop
+Why not a general client: forwarding is one POST of known bytes per event, and the
+per-request cost of aiohttp's client, and more so of httpx's async transport, was most
+of what the listener spent per event. This client writes the request in one call and
+parses the answer with httptools, the listener's own parser, at a fraction of that cost
 (``benchmarks/listen.py`` measures the whole path). It pools connections per origin,
 speaks TLS when the URL is https, and never follows redirects.
 
@@ -194,7 +193,7 @@ class Http1Pool:
         self.insecure = insecure
 
     def _context(self) -> typing.Any:
-        import ssl  # ~20 ms to import: only for https
+        import ssl  # slow to import: only for https
 
         if self._tls is None:
             context = ssl.create_default_context()

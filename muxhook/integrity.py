@@ -1,12 +1,12 @@
 """Is an event log damaged? A screen cheap enough to run each time a log is opened.
 
-SQLite's own ``PRAGMA quick_check`` reads every page and every cell: 108 ms for a
-100,000-event log (207 MiB) on a 2-core VM, 84 ms with memory mapping, and it grows with
-the file. This screen reads where damage shows: the 100-byte header (magic, page size,
+SQLite's own ``PRAGMA quick_check`` reads every page and every cell, so its cost grows
+with the file. This screen reads where damage shows: the 100-byte header (magic, page size,
 how long the file should be), then the header of every b-tree page, reached from the
 roots SQLite names (and, for pages above the leaves, every child pointer). A page the
-write-ahead log holds a newer copy of is read from there, as SQLite would. It takes
-about 33 ms for the same log (``benchmarks/log_open.py``).
+write-ahead log holds a newer copy of is read from there, as SQLite would. It costs a
+fraction of the full check (``benchmarks/log_open.py`` measures both; the README has the
+figures).
 
 It decides nothing alone. A suspicion is confirmed by ``PRAGMA quick_check`` (SQLite's
 consistent view), so a page the screen misread, because another process was writing

@@ -6,9 +6,9 @@ refused with the right status, and so are requests that do not parse: every byte
 that arrives is in the log before anything is answered.
 
 Why not uvicorn: an ASGI server builds a scope, message dictionaries and a task per
-request, and answers malformed requests itself, before the app sees them. At 100
-events per second that layer cost about 0.3 ms per request here
-(``benchmarks/listen.py``), and what it refused could not be recorded. This module
+request, and answers malformed requests itself, before the app sees them. That layer
+cost more per request than the rest of the answer (``benchmarks/listen.py``), and what
+it refused could not be recorded. This module
 does only what a webhook receiver needs: keep-alive, pipelining (answered in
 order), chunked bodies, ``Expect: 100-continue``, a body limit decided from the
 declared length, a deadline for each request's bytes and one for idle connections.
@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
+import gc
 import os
 import signal
 import socket
 import sys
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from http import HTTPStatus
 
@@ -53,6 +55,26 @@ IDLE_TIMEOUT = 75.0
 MAX_QUEUED = 8
 #: The signals that stop ``serve`` gracefully: Ctrl-C, a service manager, a closed terminal.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if sys.platform != "win32" else ()
+
+
+@contextlib.contextmanager
+def _tuned_collector() -> Iterator[None]:
+    """The cyclic garbage collector set for serving, and set back when serving ends.
+
+    What was built before serving (the pipeline, the sender, the views, the inspector)
+    lives as long as the listener: frozen, the collector no longer walks it. Young objects
+    are collected less often, so that a burst of requests is not paused by collections
+    (``benchmarks/listen.py`` measures the effect; the figures are in the README).
+    """
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 @dataclasses.dataclass
@@ -83,25 +105,19 @@ class _Request:
         return Incoming(self.received_at, self.method, target, self.headers, body, self.remote)
 
 
+@dataclasses.dataclass(eq=False)
 class Listener:
     """Routes each request: health check, refusals, and webhooks into the pipeline."""
 
-    def __init__(
-        self,
-        pipeline: Pipeline,
-        *,
-        max_body: int,
-        clock: Callable[[], float] = time.time,
-        request_timeout: float = REQUEST_TIMEOUT,
-        idle_timeout: float = IDLE_TIMEOUT,
-    ) -> None:
-        self.pipeline = pipeline
-        self.max_body = max_body
-        self.clock = clock
-        self.request_timeout = request_timeout
-        self.idle_timeout = idle_timeout
-        self.connections: set[_Connection] = set()
-        self.workers: set[asyncio.Task[None]] = set()  # answering some connection's queue
+    pipeline: Pipeline
+    _: dataclasses.KW_ONLY
+    max_body: int
+    clock: Callable[[], float] = time.time
+    request_timeout: float = REQUEST_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    connections: set[_Connection] = dataclasses.field(default_factory=set, init=False)
+    #: Tasks answering some connection's queue.
+    workers: set[asyncio.Task[None]] = dataclasses.field(default_factory=set, init=False)
 
     async def answer(self, request: _Request) -> tuple[int, bytes, str]:
         """Record and handle one request; its status, body and content type."""
@@ -148,43 +164,44 @@ class Listener:
                 forced.set()
             stopping.set()
 
-        server = await loop.create_server(lambda: _Connection(self), sock=sock, backlog=2048)
-        sweeper = loop.create_task(self._sweep())
-        if signals:
-            for sig in STOP_SIGNALS:
-                loop.add_signal_handler(sig, request_stop)
-
-        def stop_set(task: asyncio.Task[bool]) -> None:
-            if not task.cancelled():  # cancelled on the way out: not a second stop
-                request_stop()
-
-        watcher = None
-        if stop is not None:
-            watcher = loop.create_task(stop.wait())
-            watcher.add_done_callback(stop_set)
-        try:
-            on_started()
-            await stopping.wait()
-        finally:
-            deadline = loop.time() + grace
-            if watcher is not None:
-                watcher.cancel()
-            sweeper.cancel()
-            server.close()  # no new connections
-            self.pipeline.stopping(grace)  # says what it waits for
-            for connection in list(self.connections):
-                connection.close_when_idle()
-            await self._finish(grace, forced)
-            for connection in list(self.connections):
-                connection.abort()  # a request cut off here is recorded as such (499)
-            await asyncio.sleep(0)
-            await self._finish(grace, forced)  # recording those: none forwards
-            # Background forwards (--ack immediate) get what is left of the grace; the
-            # signals stay handled meanwhile, so a second one cuts them off too.
-            await self.pipeline.drain(deadline - loop.time(), forced)
+        with _tuned_collector():
+            server = await loop.create_server(lambda: _Connection(self), sock=sock, backlog=2048)
+            sweeper = loop.create_task(self._sweep())
             if signals:
                 for sig in STOP_SIGNALS:
-                    loop.remove_signal_handler(sig)
+                    loop.add_signal_handler(sig, request_stop)
+
+            def stop_set(task: asyncio.Task[bool]) -> None:
+                if not task.cancelled():  # cancelled on the way out: not a second stop
+                    request_stop()
+
+            watcher = None
+            if stop is not None:
+                watcher = loop.create_task(stop.wait())
+                watcher.add_done_callback(stop_set)
+            try:
+                on_started()
+                await stopping.wait()
+            finally:
+                deadline = loop.time() + grace
+                if watcher is not None:
+                    watcher.cancel()
+                sweeper.cancel()
+                server.close()  # no new connections
+                self.pipeline.stopping(grace)  # says what it waits for
+                for connection in list(self.connections):
+                    connection.close_when_idle()
+                await self._finish(grace, forced)
+                for connection in list(self.connections):
+                    connection.abort()  # a request cut off here is recorded as such (499)
+                await asyncio.sleep(0)
+                await self._finish(grace, forced)  # recording those: none forwards
+                # Background forwards (--ack immediate) get what is left of the grace; the
+                # signals stay handled meanwhile, so a second one cuts them off too.
+                await self.pipeline.drain(deadline - loop.time(), forced)
+                if signals:
+                    for sig in STOP_SIGNALS:
+                        loop.remove_signal_handler(sig)
 
     async def _sweep(self) -> None:
         """Cut off connections past their deadline: a request too slow, or idle too long."""
@@ -461,8 +478,8 @@ class _Connection(asyncio.Protocol):
         if _give_way is not None and len(self.listener.workers) == 1:
             # Nothing else in hand: the sender this answer woke may be queued for this very
             # core, and what the loop does next (the attempt's commit, the event's line) is
-            # bookkeeping. Stepping aside took 0.35-0.45 ms off each answer at 100/s on a
-            # 2-core machine; in a burst, with other requests in hand, it is not done.
+            # bookkeeping. Stepping aside shortens each answer at a steady rate
+            # (benchmarks/listen.py); in a burst, with other requests in hand, it is not done.
             _give_way()
         if close:
             # Nothing after it is read (HTTP/1.1 §9.6); what is queued is still recorded.

@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from muxhook import providers
-from muxhook.errors import UsageError
+from muxhook.errors import UsageError, value_kind
 
 __all__ = [
     "Asset",
@@ -833,21 +833,8 @@ def _load(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     except RecursionError:
         raise UsageError("body nests too deeply to parse") from None
     if not isinstance(payload, dict):
-        raise UsageError(f"body is a JSON {_json_type(payload)}, not an object")
+        raise UsageError(f"body is a JSON {value_kind(payload)}, not an object")
     return payload
-
-
-def _json_type(value: object) -> str:
-    """The JSON name of a decoded value's type."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array"
 
 
 def _validate_data(model: type[_M], data: Mapping[str, Any], label: str) -> _M:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets as random_secrets
 import typing
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 from muxhook.errors import MuxhookError, UsageError
 
 if typing.TYPE_CHECKING:
+    from muxhook.commands.listen import ListenOptions
     from muxhook.muxapi import Credentials, Endpoint, MuxApi, Whoami
     from muxhook.muxstream import EventStream
     from muxhook.pipeline import Pipeline
@@ -62,58 +64,31 @@ def local_secret_path(environment_id: str, environ: typing.Mapping[str, str] | N
     return default_db_path(env).parent / f"stream-secret-{safe}"
 
 
+@dataclasses.dataclass(eq=False)
 class MuxApiListen:
     """The Mux API side of one ``listen`` run; see the module docstring."""
 
-    def __init__(
-        self,
-        out: Output,
-        api: MuxApi,
-        credentials: Credentials,
-        whoami: Whoami,
-        *,
-        streaming: bool,
-        register: bool,
-        keep_endpoint: bool,
-        env_file: Path,
-        silence: float,
-        base: str,
-    ) -> None:
-        self.out = out
-        self.api = api
-        self.credentials = credentials
-        self.whoami = whoami
-        self.streaming = streaming
-        self.register = register
-        self.keep_endpoint = keep_endpoint
-        self.env_file = env_file
-        self.silence = silence
-        self.base = base
-        self.endpoint: Endpoint | None = None
-        self.url_path = ""
-        self._wrote_env = False
+    out: Output
+    api: MuxApi
+    credentials: Credentials
+    whoami: Whoami
+    _: dataclasses.KW_ONLY
+    streaming: bool
+    register: bool
+    keep_endpoint: bool
+    env_file: Path
+    silence: float
+    base: str
+    endpoint: Endpoint | None = dataclasses.field(default=None, init=False)
+    url_path: str = dataclasses.field(default="", init=False)
+    _wrote_env: bool = dataclasses.field(default=False, init=False)
 
     # -- 1. before anything starts --------------------------------------------
 
     @classmethod
-    def prepare(
-        cls,
-        out: Output,
-        *,
-        source: str,
-        register: bool,
-        keep_endpoint: bool,
-        token_id: str | None,
-        token_secret: str | None,
-        env_file: str,
-        silence: float,
-        provider: str | None,
-        tunnel: str,
-        public_url: str | None,
-        no_tunnel: bool,
-        domain: str | None,
-    ) -> MuxApiListen | None:
+    def prepare(cls, out: Output, options: ListenOptions) -> MuxApiListen | None:
         """Check the options and the token (``whoami``); None when neither is asked for."""
+        source, register, keep_endpoint = options.source, options.register, options.keep_endpoint
         if source not in SOURCES:
             raise UsageError(f"--from {source!r}: choose {' or '.join(SOURCES)}")
         streaming = source == "mux-api"
@@ -121,19 +96,19 @@ class MuxApiListen:
             if keep_endpoint:
                 raise UsageError("--keep-endpoint goes with --register")
             return None
-        if provider not in (None, "mux"):
+        if options.provider not in (None, "mux"):
             what = "--from mux-api" if streaming else "--register"
-            raise UsageError(f"{what} is for Mux events: drop --provider {provider}")
+            raise UsageError(f"{what} is for Mux events: drop --provider {options.provider}")
         if streaming:
-            tunnel_asked = public_url or domain or tunnel == "ngrok"
+            tunnel_asked = options.public_url or options.domain or options.tunnel == "ngrok"
             if register or tunnel_asked:
                 raise UsageError(
                     "--from mux-api needs no tunnel and no endpoint: drop --register, "
                     "--public-url, --domain and --tunnel ngrok (or drop --from mux-api)"
                 )
-            if not silence > 0:
+            if not options.stream_silence > 0:
                 raise UsageError("--stream-silence must be > 0 seconds")
-        elif no_tunnel or tunnel == "none":
+        elif options.no_tunnel or options.tunnel == "none":
             raise UsageError(
                 "--register needs a public URL for Mux to send to: ngrok (with an authtoken) "
                 "or --public-url URL; drop --no-tunnel"
@@ -142,7 +117,7 @@ class MuxApiListen:
             raise UsageError("--keep-endpoint goes with --register")
         from muxhook import muxapi
 
-        credentials = muxapi.resolve_credentials(token_id, token_secret)
+        credentials = muxapi.resolve_credentials(options.token_id, options.token_secret)
         base = muxapi.base_url()
         api = muxapi.MuxApi(
             credentials, base, on_wait=lambda s, why: out.warn(f"{why}; waiting {s:g} s")
@@ -175,8 +150,8 @@ class MuxApiListen:
             streaming=streaming,
             register=register,
             keep_endpoint=keep_endpoint,
-            env_file=Path(env_file),
-            silence=silence,
+            env_file=Path(options.env_file),
+            silence=options.stream_silence,
             base=base,
         )
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import json
 import time
 import typing
@@ -72,6 +73,7 @@ class StreamWatcher(typing.Protocol):
         """An attempt to open the stream failed; another follows in ``retry_in`` seconds."""
 
 
+@dataclasses.dataclass(eq=False)
 class EventStream:
     """Reads the event stream until cancelled, reconnecting as described above.
 
@@ -83,29 +85,26 @@ class EventStream:
         transport: an httpx transport, for tests without a server.
     """
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        base: str,
-        *,
-        silence: float = DEFAULT_SILENCE,
-        whoami: Whoami | None = None,
-        initial_backoff: float = INITIAL_BACKOFF,
-        max_backoff: float = MAX_BACKOFF,
-        clock: Callable[[], float] = time.time,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.credentials = credentials
-        self.url = base.rstrip("/") + STREAM_PATH
-        self.silence = silence
-        self.whoami = whoami
-        self.initial_backoff = initial_backoff
-        self.max_backoff = max_backoff
-        self.clock = clock
-        self.transport = transport
-        self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._down_since: float | None = None  # monotonic time events stopped arriving
-        self._opened_once = False
+    credentials: Credentials
+    base: str
+    _: dataclasses.KW_ONLY
+    silence: float = DEFAULT_SILENCE
+    whoami: Whoami | None = None
+    initial_backoff: float = INITIAL_BACKOFF
+    max_backoff: float = MAX_BACKOFF
+    clock: Callable[[], float] = time.time
+    transport: httpx.AsyncBaseTransport | None = None
+    _seen: collections.OrderedDict[str, None] = dataclasses.field(
+        default_factory=collections.OrderedDict, init=False
+    )
+    #: The monotonic time events stopped arriving.
+    _down_since: float | None = dataclasses.field(default=None, init=False)
+    _opened_once: bool = dataclasses.field(default=False, init=False)
+
+    @property
+    def url(self) -> str:
+        """The event stream's address."""
+        return self.base.rstrip("/") + STREAM_PATH
 
     async def run(self, on_event: Callable[[StreamEvent], None], watcher: StreamWatcher) -> None:
         """Hand every event to ``on_event`` (in stream order) until cancelled.

@@ -231,6 +231,25 @@ Since = Annotated[
         show_default=False,
     ),
 ]
+Timestamp = Annotated[
+    int | None,
+    option(
+        "--timestamp",
+        help="Unix seconds to sign at (default: now; a fixed one makes runs reproducible).",
+        show_default=False,
+    ),
+]
+Tolerance = Annotated[
+    float, option("--tolerance", help="Oldest accepted signed timestamp, in seconds.")
+]
+TypeGlob = Annotated[
+    str | None,
+    option("--type", help="Only event types matching this glob.", show_default=False),
+]
+State = Annotated[
+    typing.Literal["ok", "invalid", "failed", "received"] | None,
+    option("--status", help="Only events in this state.", show_default=False),
+]
 Ids = Annotated[
     tuple[int, ...],
     argument(metavar="ID", help="Event ids from 'muxhook log list'.", show_default=False),

@@ -6,7 +6,7 @@ forwarded or answered, so nothing received is lost whatever fails later. The
 verdict is pure computation on the bytes in hand, so it is worked out while the
 row waits for its commit and written in the same row: one write instead of two.
 Lines are drawn just after the answer goes out, not before: showing an event is not
-on the sender's clock (at 100 events/s, drawing first cost 0.09 ms per request).
+on the sender's clock (``benchmarks/listen.py`` measures the added latency).
 Sending is a ``muxhook.sending.Sender``'s; what happens is told to any number of
 ``Subscriber`` objects (the terminal, JSON lines, ``--save``, the inspector).
 ``replay`` sends through the same kind of ``Sender`` and ``OrderedGate``.

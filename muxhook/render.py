@@ -1,7 +1,7 @@
 """Everything muxhook shows a person, and the only module that imports rich.
 
-Short lines are written as plain text with a few ANSI colours (rich costs ~60 ms
-to import, and ``sign``/``verify`` must start fast); rich is imported lazily for
+Short lines are written as plain text with a few ANSI colours (importing rich is slow,
+and ``sign``/``verify`` must start fast: ``benchmarks/startup.py``); rich is imported lazily for
 pretty JSON and tables. Payloads are always printed as data: through
 ``rich.json.JSON``/``rich.text.Text`` or as plain text, never parsed as markup.
 """

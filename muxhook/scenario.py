@@ -67,7 +67,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from muxhook import catalog, fixtures, providers
-from muxhook.errors import FixtureError, MuxhookError, UsageError
+from muxhook.errors import FixtureError, MuxhookError, UsageError, value_kind
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -384,17 +384,8 @@ def _expect(value: object) -> str:
 
 
 def _toml_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return "a date"
+    kind = value_kind(value, mapping="table")
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
 def _check_value(

@@ -34,8 +34,8 @@ __all__ = [
 ]
 
 FORWARD_SECRET_ENV = "MUXHOOK_FORWARD_SECRET"  # noqa: S105 (a variable's name)
-#: PBKDF2 rounds for a fingerprint: 23 ms once per listen (and per replayed fingerprint)
-#: on this machine, so guessing a secret from the log costs that much per guess.
+#: PBKDF2 rounds for a fingerprint: paid once per listen (and per replayed fingerprint),
+#: and as much again for every guess of a secret made from the log.
 _ROUNDS = 100_000
 
 

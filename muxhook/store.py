@@ -287,7 +287,7 @@ class EventLog:
             self._conn, version = _open(self.path, self.timeout), SCHEMA_VERSION
         self._columns = _COLUMNS if version >= 2 else _COLUMNS_V1
         # Filters on the type are fnmatch's own, so they mean what they mean everywhere else
-        # (routes, --events); a full scan of 100,000 rows costs ~40 ms more than GLOB would.
+        # (routes, --events); the cost over GLOB on a full scan is small (benchmarks/).
         self._conn.create_function("muxhook_fnmatch", 2, _fnmatch, deterministic=True)
         self._timeout_ms = self._busy_ms = int(self.timeout * 1000)  # as ``_open`` set it
         self._identity = _identity(self.path)
@@ -601,7 +601,7 @@ class EventLog:
                 raise
             conn.execute("COMMIT")
             # After the commit, not before: a file removed between a check and the commit
-            # would take the rows with it. One stat, about 1 us.
+            # would take the rows with it. One stat.
             if _identity(self.path) != self._identity:
                 self._reconnect()
                 raise LogReplaced(self._notice())
@@ -1075,12 +1075,12 @@ class GroupCommit:
     run. ``record`` resolves only after the commit that holds its row, so the
     listener still answers nothing it has not stored. A quiet listener commits each
     request on its own, at once (``alone``: no turn of the loop in between); a burst
-    is committed in groups, at thousands of events per second, though each commit
-    costs tens of microseconds of system calls. ``set_verdict`` and ``add_attempt``
+    is committed in groups, so that a burst is not held to one commit's system calls
+    per event (``benchmarks/store_write.py``). ``set_verdict`` and ``add_attempt``
     are queued and join the next commit.
 
-    A writer thread was measured too: the same throughput here, and 0.14 ms more per
-    request, spent waking the thread and then the loop.
+    A writer thread was measured too: no more throughput, and more latency per request,
+    spent waking the thread and then the loop.
     """
 
     def __init__(
@@ -1135,8 +1135,8 @@ class GroupCommit:
             return row, earlier
 
         if alone and not self._pending and self._waiting is None:
-            # Committed now, not on the loop's next turn, and no future to wake up: about
-            # 0.05 ms of a quiet listener's answer.
+            # Committed now, not on the loop's next turn, and no future to wake up: less of a
+            # quiet listener's answer.
             try:
                 with self.log.transaction(wait=False):
                     return write()

@@ -27,20 +27,39 @@ is a ``WebhookFactory`` bound to the ``muxhook_secret`` fixture::
         event = muxhook_webhook.tampered("video.asset.ready")
         assert client.post("/webhooks/mux", content=event.body,
                            headers=event.headers).status_code == 400
+
+``MemorySender`` sends without a network: a function answers each request, as httpx's
+``MockTransport`` does. Hand it to anything that takes a ``muxhook.sending.Sender``
+(``muxhook.replay.run``, the listen ``Pipeline``, the inspector's ``Actions``)::
+
+    sender = MemorySender(lambda request: 200 if request.header("Mux-Signature") else 400)
+    ...
+    assert [r.url for r in sender.requests] == ["http://app.test/webhooks/mux"]
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal, NamedTuple
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from muxhook import fixtures, forgery, providers
 from muxhook.errors import UsageError
+from muxhook.records import RESPONSE_KEEP, Attempt
 from muxhook.signing import sign
 
-__all__ = ["SignedWebhook", "Tamper", "WebhookFactory", "signed_event"]
+__all__ = [
+    "MemoryAnswer",
+    "MemorySender",
+    "SentRequest",
+    "SignedWebhook",
+    "Tamper",
+    "WebhookFactory",
+    "signed_event",
+]
 
 #: How ``WebhookFactory.tampered`` forges: another secret, or a body changed after signing.
 Tamper = Literal["secret", "body"]
@@ -207,3 +226,75 @@ def _to_json(path: str, value: object) -> str:
         raise UsageError(
             f"override {path}: {value!r} cannot be written as JSON ({error})"
         ) from None
+
+
+class SentRequest(NamedTuple):
+    """One request a ``MemorySender`` was asked to send."""
+
+    url: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...]  # as sent, in order, repeats kept
+    timeout: float
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (any case), or None."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+    def json(self) -> Any:
+        """The body, parsed."""
+        return json.loads(self.body)
+
+
+#: What a ``MemorySender``'s function answers: a status, or a status and a body.
+MemoryAnswer: TypeAlias = "int | tuple[int, bytes]"
+
+
+class MemorySender:
+    """A ``muxhook.sending.Sender`` that calls ``answer(request)`` instead of the network.
+
+    ``answer`` takes a ``SentRequest`` and returns a status or ``(status, body)``; it may be
+    a coroutine function. An exception it raises is a request with no answer, as a refused
+    connection is (its text is the attempt's error), and one that takes longer than the
+    send's timeout is "timed out", as ``HttpSender`` says. Every request is kept in
+    ``requests``, in the order they were sent::
+
+        sender = MemorySender(lambda request: (202, b"queued"))
+        results = await replay.run(deliveries, options, on_result=print, sender=sender)
+        assert sender.requests[0].header("Mux-Signature")
+    """
+
+    def __init__(
+        self, answer: Callable[[SentRequest], MemoryAnswer | Awaitable[MemoryAnswer]]
+    ) -> None:
+        self.answer = answer
+        self.requests: list[SentRequest] = []
+
+    async def __aenter__(self) -> MemorySender:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Nothing to close."""
+
+    async def send(
+        self, url: str, body: bytes, headers: Sequence[tuple[str, str]], *, timeout: float
+    ) -> Attempt:
+        """Record the request and return what ``answer`` made of it, never an exception."""
+        request = SentRequest(url, body, tuple(headers), timeout)
+        self.requests.append(request)
+        started_wall, started = time.time(), time.perf_counter()
+
+        def attempt(status: int | None, answer: bytes, error: str | None) -> Attempt:
+            latency = (time.perf_counter() - started) * 1000
+            return Attempt(started_wall, url, status, latency, answer[:RESPONSE_KEEP], error)
+
+        try:
+            answered = self.answer(request)
+            if inspect.isawaitable(answered):
+                answered = await asyncio.wait_for(answered, timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            return attempt(None, b"", f"timed out after {timeout:g} s")
+        except Exception as error:  # the app "unreachable": said, never raised
+            return attempt(None, b"", str(error) or type(error).__name__)
+        status, answer = (answered, b"") if isinstance(answered, int) else answered
+        return attempt(status, answer, None)

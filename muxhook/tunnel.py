@@ -156,35 +156,41 @@ class Tunnel(Protocol):
         ...
 
 
-class NoTunnel:
-    """``--no-tunnel``: nothing public, the listener is reached on 127.0.0.1 only."""
+class _Unwatched:
+    """A tunnel muxhook neither runs nor can see: its URL (if any) is all there is."""
 
     timing: WatchTiming | None = None
+    url: str | None = None
 
     def start(self, local_port: int) -> str | None:
-        """Start nothing."""
-        return None
+        """The URL; nothing is started."""
+        return self.url
 
     def stop(self) -> None:
-        """Nothing to stop."""
+        """Nothing to stop: muxhook started nothing."""
 
     def alive(self) -> bool:
-        """Always True: there is no agent to die."""
+        """Always True: there is no agent of muxhook's to die."""
         return True
 
     def check(self) -> str | None:
-        """Always None: nothing can break."""
+        """Always None: muxhook has nothing of its own to check."""
         return None
 
     def restart(self) -> str | None:
-        """Nothing to restart."""
-        return None
+        """The same URL: nothing of muxhook's to restart."""
+        return self.url
 
 
-class StaticUrl:
-    """``--public-url URL``: a tunnel the user runs (cloudflared, a manual ``ngrok http``, …)."""
+class NoTunnel(_Unwatched):
+    """``--no-tunnel``: nothing public, the listener is reached on 127.0.0.1 only."""
 
-    timing: WatchTiming | None = None
+
+class StaticUrl(_Unwatched):
+    """``--public-url URL``: a tunnel the user runs (cloudflared, a manual ``ngrok http``, …).
+
+    ``start`` and ``restart`` hand back the URL as given, without a trailing slash.
+    """
 
     def __init__(self, url: str) -> None:
         text = url.strip()
@@ -198,25 +204,6 @@ class StaticUrl:
         if parts.query or parts.fragment:
             raise UsageError(f"--public-url {url!r} must not have a query or fragment")
         self.url = text.rstrip("/")
-
-    def start(self, local_port: int) -> str | None:
-        """The URL as given, without a trailing slash; nothing is started."""
-        return self.url
-
-    def stop(self) -> None:
-        """Nothing to stop: the user's tunnel is theirs."""
-
-    def alive(self) -> bool:
-        """Always True: muxhook cannot see the user's tunnel."""
-        return True
-
-    def check(self) -> str | None:
-        """Always None: muxhook cannot see the user's tunnel."""
-        return None
-
-    def restart(self) -> str | None:
-        """The same URL: the user's tunnel is theirs to restart."""
-        return self.url
 
 
 class _Outcome:

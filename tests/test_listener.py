@@ -19,10 +19,9 @@ from muxhook.forward import Route
 from muxhook.listener import MAX_HEAD, Listener, bind
 from muxhook.pipeline import Answer, ListenSettings, Pipeline, Stats
 from muxhook.records import Incoming, StoredEvent
-from muxhook.sending import HttpSender
 from muxhook.store import EventLog
 from muxhook.subscribers import Subscriber
-from tests.apps import RecordingApp, serve
+from muxhook.testing import MemorySender, SentRequest
 
 TIMEOUT = 5.0
 
@@ -312,14 +311,13 @@ def test_a_stop_event_cuts_off_a_background_forward_when_the_grace_ends(tmp_path
     0.5 s grace: listen says it waits for one forward, then cuts it off, and the cut-off
     is an attempt in the log and a failure in the counts."""
     db = tmp_path / "events.db"
-    release = threading.Event()
     reported = Reported()
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     answers: list[bytes] = []
 
-    def held(_: object) -> tuple[int, bytes]:
-        release.wait(TIMEOUT)
+    async def held(_: SentRequest) -> tuple[int, bytes]:
+        await asyncio.sleep(TIMEOUT)
         return 200, b"{}"
 
     def client() -> None:
@@ -333,7 +331,7 @@ def test_a_stop_event_cuts_off_a_background_forward_when_the_grace_ends(tmp_path
             secrets={}, routes=(Route(None, url),), ack="immediate", forward_timeout=TIMEOUT
         )
         with EventLog(db) as log:
-            async with HttpSender(connections=4) as forwarder:
+            async with MemorySender(held) as forwarder:
                 flow = Pipeline(settings, log, forwarder, [reported])
                 original = flow.handle
 
@@ -350,11 +348,7 @@ def test_a_stop_event_cuts_off_a_background_forward_when_the_grace_ends(tmp_path
                 await asyncio.to_thread(sender.join, TIMEOUT)
                 return flow.stats
 
-    with serve(RecordingApp(held)) as app:
-        try:
-            stats = asyncio.run(main(app.url))
-        finally:
-            release.set()
+    stats = asyncio.run(main("http://app.test/h"))
     assert answers and answers[0].startswith(b"HTTP/1.1 200 OK\r\n")  # recorded: 200 at once
     assert "draining 1" in reported.lines
     assert (stats.forwarded, stats.failed, stats.cut_off, list(stats.left)) == (0, 1, 1, [1])

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from muxhook import fixtures, signing
+from muxhook import fixtures, replay, signing
 from muxhook.errors import SignatureError, UnknownEventError, UsageError
-from muxhook.testing import SignedWebhook, Tamper, WebhookFactory, signed_event
+from muxhook.forward import Route
+from muxhook.pipeline import Answer, ListenSettings, Pipeline
+from muxhook.records import Attempt, Incoming
+from muxhook.store import EventLog
+from muxhook.testing import (
+    MemorySender,
+    SentRequest,
+    SignedWebhook,
+    Tamper,
+    WebhookFactory,
+    signed_event,
+)
 
 MUX_SECRET = "muxhook-test-secret"
 B64_SECRET = base64.b64encode(b"a 32-byte key for fastpix tests!").decode()
@@ -259,3 +272,96 @@ def test_plugin_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert run.stdout.strip() == "['muxhook', 'muxhook.pytest_plugin']"
+
+
+# -- MemorySender: muxhook's Sender without a network ----------------------------------------
+
+APP = "http://app.test/webhooks/mux"
+
+
+def _verifying_app(secret: str) -> Callable[[SentRequest], tuple[int, bytes]]:
+    """An app as a function: 200 for a body its signature proves, 400 otherwise."""
+
+    def answer(request: SentRequest) -> tuple[int, bytes]:
+        try:
+            signing.verify(request.body, dict(request.headers), secret=secret)
+        except SignatureError as error:
+            return 400, str(error).encode()
+        return 200, b'{"ok":true}'
+
+    return answer
+
+
+def test_replay_sends_a_fixture_through_a_memory_sender() -> None:
+    deliveries = replay.plan(["video.asset.ready"])
+    sender = MemorySender(_verifying_app(MUX_SECRET))
+    options = replay.SendOptions(to=APP, secrets={"mux": MUX_SECRET})
+    seen: list[replay.Result] = []
+    results = asyncio.run(replay.run(deliveries, options, on_result=seen.append, sender=sender))
+    assert results == seen and len(results) == 1
+    (result,) = results
+    assert result.ok and result.attempt.status == 200
+    assert result.attempt.response_start == b'{"ok":true}'
+    assert result.attempt.target == APP and result.attempt.error is None
+    (request,) = sender.requests
+    assert request.url == APP and request.timeout == 30.0
+    assert request.body == fixtures.load("video.asset.ready").body  # the fixture's exact bytes
+    assert request.header("mux-signature") is not None
+    assert request.json()["type"] == "video.asset.ready"
+
+
+def test_a_memory_sender_app_that_refuses_fails_the_replay() -> None:
+    deliveries = replay.plan(["video.asset.ready"])
+    sender = MemorySender(_verifying_app("not-the-secret"))
+    options = replay.SendOptions(to=APP, secrets={"mux": MUX_SECRET})
+    (result,) = asyncio.run(
+        replay.run(deliveries, options, on_result=lambda _: None, sender=sender)
+    )
+    assert not result.ok and result.reached and result.attempt.status == 400
+    assert b"does not match" in result.attempt.response_start
+
+
+def test_a_memory_sender_says_what_went_wrong_instead_of_raising() -> None:
+    def refused(request: SentRequest) -> int:
+        raise ConnectionRefusedError("connection refused")
+
+    async def slow(request: SentRequest) -> int:
+        await asyncio.sleep(5)
+        return 200
+
+    async def send(sender: MemorySender) -> Attempt:
+        return await sender.send(APP, b"{}", [("Content-Type", "application/json")], timeout=0.05)
+
+    refusal = asyncio.run(send(MemorySender(refused)))
+    assert (refusal.status, refusal.error, refusal.ok) == (None, "connection refused", False)
+    started = time.monotonic()
+    late = asyncio.run(send(MemorySender(slow)))
+    assert (late.status, late.error) == (None, "timed out after 0.05 s")
+    assert time.monotonic() - started < 2
+    bare = asyncio.run(send(MemorySender(lambda request: 204)))
+    assert (bare.status, bare.response_start, bare.ok) == (204, b"", True)
+
+
+def test_the_listen_pipeline_forwards_through_a_memory_sender(tmp_path: Path) -> None:
+    """A signed POST into listen's pipeline reaches the app function byte for byte; the
+    platform gets the app's answer, and the log keeps the attempt."""
+    headers, body = signed_event("video.asset.ready", MUX_SECRET)
+    sender = MemorySender(lambda request: (202, b"queued"))
+    settings = ListenSettings(secrets={"mux": MUX_SECRET}, routes=(Route(None, APP),))
+    incoming = Incoming(time.time(), "POST", "/webhooks/mux", list(headers.items()), body, "-")
+
+    async def main(log: EventLog) -> Answer:
+        flow = Pipeline(settings, log, sender)
+        answer = await flow.handle(incoming)
+        assert await flow.drain(5.0) == 0
+        return answer
+
+    with EventLog(tmp_path / "events.db") as log:
+        answer = asyncio.run(main(log))
+        row = log.get(1)
+    assert answer.status == 202
+    (request,) = sender.requests
+    assert request.url == APP and request.body == body
+    assert request.header("Mux-Signature") == headers["Mux-Signature"]
+    assert row is not None and row.verdict == "valid" and row.status == "ok"
+    assert [(a.target, a.status, a.response_start) for a in row.attempts] == [(APP, 202, b"queued")]

@@ -15,9 +15,12 @@ from muxhook.errors import EnvironmentProblem, UsageError
 
 if typing.TYPE_CHECKING:
     from muxhook.fixtures import Fixture
+    from muxhook.records import StoredEvent
 
 __all__ = [
+    "LogFilter",
     "load_fixture",
+    "logged_events",
     "open_log",
     "parse_since",
     "run_loop",
@@ -114,6 +117,33 @@ def open_log(db: str | None, *, read_only: bool = False) -> Any:
     if not path.exists():
         raise UsageError(f"no event log at {path} yet: run 'muxhook listen' first, or pass --db")
     return EventLog(path, read_only=read_only)
+
+
+class LogFilter(typing.Protocol):
+    """The options that pick events from the log (``log list``, ``replay --from-log``)."""
+
+    @property
+    def db(self) -> str | None: ...
+    @property
+    def type_(self) -> str | None: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def since(self) -> str | None: ...
+    @property
+    def limit(self) -> int | None: ...
+
+
+def logged_events(options: LogFilter) -> list[StoredEvent]:
+    """The logged events ``--type``, ``--status``, ``--since`` and ``--limit`` pick."""
+    with open_log(options.db, read_only=True) as log:
+        rows: list[StoredEvent] = log.list(
+            type_glob=options.type_,
+            status=options.status,
+            since=parse_since(options.since),
+            limit=options.limit,
+        )
+    return rows
 
 
 def usable_folder(folder: Path, option: str) -> None:

@@ -71,7 +71,7 @@ class EndpointsDeleteOptions:
 
 
 def endpoints_list(out: Output, options: EndpointsListOptions) -> ExitCode:
-    """The environment's webhook endpoints: id, enabled, address, creation time."""
+    """List the environment's endpoints: id, enabled, address, creation time."""
     from muxhook import muxapi
 
     with _mux_api(out, options.token_id, options.token_secret, muxapi.READ) as api:
@@ -92,7 +92,7 @@ def endpoints_list(out: Output, options: EndpointsListOptions) -> ExitCode:
 
 
 def endpoints_create(out: Output, options: EndpointsCreateOptions) -> ExitCode:
-    """A new endpoint for ``url``; its signing secret goes into ``env_file``, never shown."""
+    """Create an endpoint; its signing secret goes into .env (0600), never printed."""
     from muxhook import envfile, muxapi
     from muxhook.secrets import mask
     from muxhook.sending import check_url
@@ -120,7 +120,7 @@ def endpoints_create(out: Output, options: EndpointsCreateOptions) -> ExitCode:
 
 
 def endpoints_update(out: Output, options: EndpointsUpdateOptions) -> ExitCode:
-    """Point an endpoint at another URL, or enable or disable it."""
+    """Change an endpoint's address, or enable or disable it."""
     from muxhook import muxapi
     from muxhook.sending import check_url
 
@@ -138,7 +138,7 @@ def endpoints_update(out: Output, options: EndpointsUpdateOptions) -> ExitCode:
 
 
 def endpoints_delete(out: Output, options: EndpointsDeleteOptions) -> ExitCode:
-    """Delete an endpoint; a secret muxhook wrote for it leaves ``env_file``."""
+    """Delete an endpoint (Mux stops sending to it); its secret leaves .env."""
     from muxhook import envfile, muxapi
 
     with _mux_api(out, options.token_id, options.token_secret, muxapi.WRITE) as api:

@@ -29,7 +29,7 @@ class EventsOptions:
 
 
 def events(out: Output, options: EventsOptions) -> ExitCode:
-    """List the event catalog, optionally filtered by a glob or substring."""
+    """List every event type muxhook knows, with what it means."""
     from muxhook import catalog, providers
 
     if options.provider:

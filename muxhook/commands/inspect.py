@@ -50,7 +50,7 @@ class InspectOptions:
 
 
 def inspect(out: Output, options: InspectOptions, *, stop: asyncio.Event | None = None) -> ExitCode:
-    """Serve the web inspector over an event log, without listening."""
+    """Browse the event log in a web page (no listening): filter, replay, timelines."""
     from muxhook.inspector import server
     from muxhook.inspector.actions import Actions, secrets_from_environment
 

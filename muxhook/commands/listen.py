@@ -10,7 +10,7 @@ import time
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from muxhook.commands.common import run_loop, usable_folder
 from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, UsageError
@@ -23,6 +23,7 @@ from muxhook.options import (
     Secret,
     TokenId,
     TokenSecret,
+    Tolerance,
     option,
 )
 from muxhook.providers.mux import PROVIDER as MUX
@@ -73,9 +74,7 @@ class ListenOptions:
     ] = None
     provider: ProviderName = None
     secret: Secret = None
-    tolerance: Annotated[
-        float, option("--tolerance", help="Oldest accepted signed timestamp, in seconds.")
-    ] = 300.0
+    tolerance: Tolerance = 300.0
     forward_invalid: Annotated[
         bool, option("--forward-invalid", help="Forward events whose signature fails too.")
     ] = False
@@ -200,8 +199,8 @@ class ListenOptions:
 
 
 def listen(out: Output, options: ListenOptions, *, stop: asyncio.Event | None = None) -> ExitCode:
-    """Receive webhooks locally (behind a tunnel, or from the Mux API's event stream),
-    record, verify, show and forward them."""
+    """Receive webhooks through a tunnel, or from the Mux API's event stream: record, verify, show
+    and forward each one."""
     from muxhook import listener, pipeline, providers
     from muxhook.forward import parse_route
     from muxhook.headers import parse_extra_headers
@@ -222,21 +221,7 @@ def listen(out: Output, options: ListenOptions, *, stop: asyncio.Event | None = 
     out.say("muxhook listen")
     if options.host not in ("127.0.0.1", "localhost", "::1"):
         out.warn(f"listening on {options.host}: other machines on your network can post to muxhook")
-    mux = _mux_api_listen(  # --from mux-api, --register: None without them
-        out,
-        source=options.source,
-        register=options.register,
-        keep_endpoint=options.keep_endpoint,
-        token_id=options.token_id,
-        token_secret=options.token_secret,
-        env_file=options.env_file,
-        silence=options.stream_silence,
-        provider=options.provider,
-        tunnel=options.tunnel,
-        public_url=options.public_url,
-        no_tunnel=options.no_tunnel,
-        domain=options.domain,
-    )
+    mux = _mux_api_listen(out, options)  # --from mux-api, --register: None without them
     if mux is not None and mux.streaming:
         resign: ResolvedSecret | None = mux.app_secret(options.secret, options.forward_secret)
         assert resign is not None
@@ -466,13 +451,13 @@ def _check_app(url: str, out: Output) -> None:
         )
 
 
-def _mux_api_listen(out: Output, **options: Any) -> MuxApiListen | None:
+def _mux_api_listen(out: Output, options: ListenOptions) -> MuxApiListen | None:
     """``--from mux-api`` / ``--register`` checked, with the token, or None without them."""
-    if options["source"] == "tunnel" and not options["register"] and not options["keep_endpoint"]:
+    if options.source == "tunnel" and not options.register and not options.keep_endpoint:
         return None  # the common case imports nothing more
     from muxhook.muxlisten import MuxApiListen
 
-    return MuxApiListen.prepare(out, **options)
+    return MuxApiListen.prepare(out, options)
 
 
 def _choose_tunnel(
@@ -702,23 +687,16 @@ async def _serve(
     companion: Companion | None = None,
 ) -> None:
     import asyncio
-    import gc
 
     from muxhook import listener, pipeline
     from muxhook.render import StreamView
     from muxhook.sending import HttpSender
 
-    if inspector is not None:  # started first, so its objects are frozen with the rest
+    if inspector is not None:  # started first: Listener.serve freezes what start-up built
         from muxhook.inspector.subscriber import InspectorSubscriber
 
         await inspector.start()
         subscribers = [*subscribers, InspectorSubscriber(inspector)]
-
-    # Everything built at start-up lives as long as the listener: keep it out of the cyclic
-    # collector's walks, and collect young objects less often under a burst.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
 
     async with HttpSender(insecure=insecure, connections=concurrency * 2) as sender:
         flow = pipeline.Pipeline(

@@ -6,11 +6,11 @@ import dataclasses
 import json
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from muxhook.commands.common import open_log, parse_since, run_loop
+from muxhook.commands.common import logged_events, open_log, parse_since, run_loop
 from muxhook.errors import ExitCode, UsageError
-from muxhook.options import Db, Ids, Secret, Since, argument, option
+from muxhook.options import Db, Ids, Secret, Since, State, TypeGlob, argument, option
 
 if typing.TYPE_CHECKING:
     from muxhook.records import StoredEvent, Target
@@ -35,14 +35,8 @@ __all__ = [
 class LogListOptions:
     """``muxhook log list``'s options."""
 
-    type_: Annotated[
-        str | None,
-        option("--type", help="Only event types matching this glob.", show_default=False),
-    ] = None
-    status: Annotated[
-        Literal["ok", "invalid", "failed", "received"] | None,
-        option("--status", help="Only events in this state.", show_default=False),
-    ] = None
+    type_: TypeGlob = None
+    status: State = None
     since: Since = None
     limit: Annotated[int, option("--limit", help="At most this many, newest first.")] = 50
     json_: Annotated[bool, option("--json", help="One JSON object per event, per line.")] = False
@@ -110,13 +104,7 @@ class LogRecoverOptions:
 
 def log_list(out: Output, options: LogListOptions) -> ExitCode:
     """List recorded events, newest first."""
-    with open_log(options.db, read_only=True) as log:
-        rows = log.list(
-            type_glob=options.type_,
-            status=options.status,
-            since=parse_since(options.since),
-            limit=options.limit,
-        )
+    rows = logged_events(options)
     if options.json_:
         from muxhook.records import event_json
 
@@ -128,7 +116,7 @@ def log_list(out: Output, options: LogListOptions) -> ExitCode:
 
 
 def log_show(out: Output, options: LogShowOptions) -> ExitCode:
-    """Show one recorded event: verdict, headers, attempts and the body."""
+    """Show one event: verdict, headers, forward attempts and the body."""
     with open_log(options.db, read_only=True) as log:
         row = log.get(options.event_id)
     if row is None:
@@ -145,7 +133,7 @@ def log_show(out: Output, options: LogShowOptions) -> ExitCode:
 
 
 def log_replay(out: Output, options: LogReplayOptions) -> ExitCode:
-    """Send recorded events again, the exact bytes, oldest first, where each was going.
+    """Send recorded events again, the exact bytes, freshly signed, where each was going.
 
     Each event goes to the targets stored with it (its routes, ``-H`` headers, and
     ``--forward-secret`` re-signing); with ``--failed``, to those not delivered yet.
@@ -169,7 +157,7 @@ def log_replay(out: Output, options: LogReplayOptions) -> ExitCode:
 
 
 def log_export(out: Output, options: LogExportOptions) -> ExitCode:
-    """Write recorded events as fixture files that sign, trigger and replay take."""
+    """Write recorded events as fixture files (for sign, trigger and replay)."""
     from muxhook import fixtures, providers
 
     with open_log(options.db, read_only=True) as log:
@@ -189,7 +177,7 @@ def log_export(out: Output, options: LogExportOptions) -> ExitCode:
 
 
 def log_recover(out: Output, options: LogRecoverOptions) -> ExitCode:
-    """Set a damaged event log aside: its readable events go into a new log at its path."""
+    """Set a damaged log aside: its readable events go into a new log at its path."""
     from muxhook.recovery import recover
     from muxhook.store import default_db_path
 

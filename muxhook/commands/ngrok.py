@@ -30,7 +30,7 @@ class NgrokInstallOptions:
 
 
 def ngrok_install(out: Output, options: NgrokInstallOptions) -> ExitCode:
-    """Download the ngrok agent through pyngrok, on the user's explicit request."""
+    """Download the ngrok agent (only on this explicit request)."""
     from muxhook import tunnel
 
     out.say("downloading the ngrok agent…")

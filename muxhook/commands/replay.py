@@ -7,9 +7,9 @@ import os
 import time
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from muxhook.commands.common import open_log, parse_since, run_loop, signing_secret
+from muxhook.commands.common import logged_events, run_loop, signing_secret
 from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, UsageError
 from muxhook.options import (
     Db,
@@ -20,6 +20,9 @@ from muxhook.options import (
     Secret,
     Sets,
     Since,
+    State,
+    Timestamp,
+    TypeGlob,
     Unsets,
     argument,
     option,
@@ -51,12 +54,7 @@ class ReplayRunOptions:
     provider: ProviderName = None
     set_: Sets = ()
     unset: Unsets = ()
-    timestamp: Annotated[
-        int | None,
-        option(
-            "--timestamp", help="Sign at this unix time (reproducible runs).", show_default=False
-        ),
-    ] = None
+    timestamp: Timestamp = None
     expect: Annotated[
         str, option("--expect", help="Statuses that count as handled: 2xx, 4xx, 200,202.")
     ] = "2xx"
@@ -94,14 +92,8 @@ class ReplayRunOptions:
     from_log: Annotated[
         bool, option("--from-log", help="Send events from the event log (see 'muxhook log').")
     ] = False
-    type_: Annotated[
-        str | None,
-        option("--type", help="With --from-log: types matching this glob.", show_default=False),
-    ] = None
-    status: Annotated[
-        Literal["ok", "invalid", "failed", "received"] | None,
-        option("--status", help="With --from-log: events in this state.", show_default=False),
-    ] = None
+    type_: TypeGlob = None
+    status: State = None
     since: Since = None
     limit: Annotated[
         int | None,
@@ -112,7 +104,7 @@ class ReplayRunOptions:
 
 
 def replay(out: Output, options: ReplayRunOptions) -> ExitCode:
-    """Send fixtures, scenarios or logged events, freshly signed; check what the app answers."""
+    """Send saved events, freshly signed, to your app; fail when it mishandles one (for CI)."""
     from muxhook import providers
     from muxhook import replay as engine
     from muxhook.errors import DeliveryError
@@ -139,14 +131,7 @@ def replay(out: Output, options: ReplayRunOptions) -> ExitCode:
             fresh_ids=options.fresh_ids,
         )
     if options.from_log:
-        with open_log(options.db, read_only=True) as log:
-            rows = log.list(
-                type_glob=options.type_,
-                status=options.status,
-                since=parse_since(options.since),
-                limit=options.limit,
-            )
-        deliveries += engine.from_log(rows)
+        deliveries += engine.from_log(logged_events(options))
     elif not options.inputs:
         raise UsageError(
             "nothing to replay: give fixture files, folders, event names or scenarios, "

@@ -14,6 +14,7 @@ from muxhook.options import (
     ProviderName,
     Secret,
     Sets,
+    Timestamp,
     Unsets,
     option,
 )
@@ -33,10 +34,7 @@ class SignOptions:
     event: Event
     secret: Secret = None
     provider: ProviderName = None
-    timestamp: Annotated[
-        int | None,
-        option("--timestamp", help="Unix seconds to sign at (default: now).", show_default=False),
-    ] = None
+    timestamp: Timestamp = None
     set_: Sets = ()
     unset: Unsets = ()
     format_: Annotated[
@@ -60,7 +58,7 @@ class SignOptions:
 
 
 def sign(out: Output, options: SignOptions) -> ExitCode:
-    """Print the headers (or a curl/HTTPie command, or JSON) that sign a fixture."""
+    """Sign a fixture and print the headers, JSON, or a curl/HTTPie command."""
     from muxhook import render, signing
 
     fixture = load_fixture(

@@ -41,10 +41,11 @@ class TriggerOptions:
 
 
 def trigger(out: Output, options: TriggerOptions) -> ExitCode:
-    """Sign a fixture now and POST it to ``to``; exit non-zero unless the app answers 2xx.
+    """Sign a fixture now and POST it to your app; fail unless it answers 2xx.
 
     The event id and object id are fresh on every call (unless ``keep_ids``), so an app
-    that ignores duplicates takes each trigger as a new event."""
+    that ignores duplicates takes each trigger as a new event.
+    """
     from muxhook import render, signing
     from muxhook.headers import parse_extra_headers
     from muxhook.sending import HttpSender, check_url

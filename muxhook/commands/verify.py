@@ -11,7 +11,7 @@ from typing import Annotated
 
 from muxhook.commands.common import signing_secret
 from muxhook.errors import ExitCode, SignatureError, UsageError
-from muxhook.options import Headers, ProviderName, Secret, argument, option
+from muxhook.options import Headers, ProviderName, Secret, Tolerance, argument, option
 
 if typing.TYPE_CHECKING:
     from muxhook.render import Output
@@ -43,9 +43,7 @@ class VerifyOptions:
             "--now", help="Check as if it were this unix time (default: now).", show_default=False
         ),
     ] = None
-    tolerance: Annotated[
-        float, option("--tolerance", help="Oldest accepted signed timestamp, in seconds.")
-    ] = 300.0
+    tolerance: Tolerance = 300.0
     max_future: Annotated[
         float,
         option(
@@ -56,7 +54,7 @@ class VerifyOptions:
 
 
 def verify(out: Output, options: VerifyOptions) -> ExitCode:
-    """Check a body against its signature header and print the verdict and diagnosis."""
+    """Check a body against its signature header; say what is wrong when it fails."""
     from muxhook import providers, signing
 
     headers = _read_headers(list(options.header), options.headers_file)

@@ -8,6 +8,7 @@ secret, as ``muxhook log replay`` does: the exact bytes, a fresh signature.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -49,6 +50,7 @@ class Sent(typing.NamedTuple):
     recorded: str | None  # None: recorded in the log; else why it is not
 
 
+@dataclasses.dataclass(eq=False)
 class Actions:
     """Sends and saves events for the inspector.
 
@@ -61,22 +63,13 @@ class Actions:
         sender: what sends; a fresh ``HttpSender`` per send when None.
     """
 
-    def __init__(
-        self,
-        log_path: Path,
-        secrets: SecretSource,
-        *,
-        timeout: float = 30.0,
-        save_dir: Path | None = None,
-        insecure: bool = False,
-        sender: Sender | None = None,
-    ) -> None:
-        self.sender = sender
-        self.log_path = log_path
-        self.secrets = secrets
-        self.timeout = timeout
-        self.save_dir = save_dir
-        self.insecure = insecure
+    log_path: Path
+    secrets: SecretSource
+    _: dataclasses.KW_ONLY
+    timeout: float = 30.0
+    save_dir: Path | None = None
+    insecure: bool = False
+    sender: Sender | None = None
 
     def can_sign(self, row: StoredEvent) -> bool:
         """Whether a secret is at hand to sign this event's provider with."""

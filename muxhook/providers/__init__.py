@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import importlib
 import json
@@ -51,6 +52,7 @@ __all__ = [
     "lower_headers",
     "parse_time",
     "text_or_none",
+    "timestamped_hmac",
 ]
 
 #: Provider name → the module that defines its ``PROVIDER``; the order is detection order.
@@ -63,6 +65,13 @@ REGISTRY: dict[str, str] = {
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 #: The provider of a bare event name and of a body nothing else claims.
 DEFAULT = "mux"
+
+#: What a provider module answers for its ``PROVIDER``: the functions and constants code
+#: and tests import from the module (``from muxhook.providers import mux``; ``mux.verify``).
+_MODULE_NAMES = frozenset(
+    {"NAME", "LABEL", "HEADER", "SECRET_ENV", "secret_key", "signature", "parse_header"}
+    | {"sign", "verify", "describe", "event_type"}
+)
 
 _loaded: dict[str, Provider] = {}  # by ``get``: the listener asks several times per request
 
@@ -139,6 +148,13 @@ class Provider:
 
     def __repr__(self) -> str:
         return f"<provider {self.NAME}>"
+
+    def module_attribute(self, name: str) -> typing.Any:
+        """The provider module's spelling of this object (``mux.sign``, ``fastpix.HEADER``):
+        a provider module's ``__getattr__`` answers with it."""
+        if name in _MODULE_NAMES:
+            return getattr(self, name)
+        raise AttributeError(f"module {type(self).__module__!r} has no attribute {name!r}")
 
     # -- signing ----------------------------------------------------------------
 
@@ -251,18 +267,19 @@ class Provider:
     # -- what a body says -----------------------------------------------------------
 
     def describe(self, body: bytes, headers: Mapping[str, str] | None = None) -> Described:
-        """``type``, ``id`` and ``object.id`` of a ``{type, id, object: {id}}`` envelope."""
+        """What a JSON object body names (``names``) and when it happened (``OCCURRED_AT``)."""
         parsed = load_object(body)
         if parsed is None:
             return Described()
-        target = parsed.get("object")
+        event_type, event_id, object_id = self.names(parsed)
+        return Described(event_type, event_id, object_id, self.occurred_at(parsed))
+
+    def names(self, payload: Mapping[str, object]) -> tuple[str | None, str | None, str | None]:
+        """The event type, event id and object id of a body: here ``type``, ``id`` and
+        ``object.id`` of a ``{type, id, object: {id}}`` envelope."""
+        target = payload.get("object")
         object_id = text_or_none(target.get("id")) if isinstance(target, dict) else None
-        return Described(
-            text_or_none(parsed.get("type")),
-            text_or_none(parsed.get("id")),
-            object_id,
-            self.occurred_at(parsed),
-        )
+        return text_or_none(payload.get("type")), text_or_none(payload.get("id")), object_id
 
     def occurred_at(self, payload: Mapping[str, object]) -> float | None:
         """When the body says its event happened (unix seconds), from ``OCCURRED_AT``."""
@@ -487,6 +504,12 @@ def json_fields(body: bytes, *names: str) -> tuple[object, ...]:
 def json_field(body: bytes, name: str) -> object:
     """One top-level field of a JSON object body, or None."""
     return json_fields(body, name)[0]
+
+
+def timestamped_hmac(body: bytes, key: bytes, timestamp: str | None) -> str:
+    """Lowercase hex HMAC-SHA256 of ``"<timestamp>." + body`` (Mux's and Cloudflare Stream's)."""
+    message = (timestamp or "").encode("ascii", "replace") + b"." + body
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def timestamped_header(value: str, *, time_key: str, signature_key: str) -> dict[str, list[str]]:

@@ -12,21 +12,18 @@ case) for ``v1,<base64>``: only a value with ``time=`` and ``sig1=`` is Cloudfla
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 
 from muxhook.errors import SignatureError
 from muxhook.providers import (
-    Described,
     Provider,
     SignedHeader,
     catalog,
     header_value,
     is_whole_number,
-    load_object,
     text_or_none,
+    timestamped_hmac,
 )
 
 __all__ = ["EVENTS", "PROVIDER", "CloudflareStream"]
@@ -69,8 +66,7 @@ class CloudflareStream(Provider):
 
     def signature(self, body: bytes, key: bytes, timestamp: str | None) -> str:
         """Lowercase hex HMAC-SHA256 of ``"<time>." + body``."""
-        message = (timestamp or "").encode("ascii", "replace") + b"." + body
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+        return timestamped_hmac(body, key, timestamp)
 
     def header_value(self, signature: str, timestamp: str | None) -> str:
         """``time=<timestamp>,sig1=<signature>``."""
@@ -112,21 +108,13 @@ class CloudflareStream(Provider):
             )
         return SignedHeader(timestamp, tuple(signatures))
 
-    def describe(self, body: bytes, headers: Mapping[str, str] | None = None) -> Described:
+    def names(self, payload: Mapping[str, object]) -> tuple[str | None, str | None, str | None]:
         """``video.<status.state>`` and the video's ``uid``; Stream sends no event id."""
-        parsed = load_object(body)
-        if parsed is None:
-            return Described()
-        status = parsed.get("status")
+        status = payload.get("status")
         state = text_or_none(status.get("state")) if isinstance(status, dict) else None
-        if state is None and parsed.get("readyToStream") is True:
+        if state is None and payload.get("readyToStream") is True:
             state = "ready"
-        return Described(
-            f"video.{state}" if state else None,
-            None,
-            text_or_none(parsed.get("uid")),
-            self.occurred_at(parsed),
-        )
+        return f"video.{state}" if state else None, None, text_or_none(payload.get("uid"))
 
     def claims(self, body: bytes, payload: Mapping[str, object] | None) -> bool:
         """A video object: a ``uid`` with ``readyToStream`` or a ``status`` object."""

@@ -11,26 +11,12 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from muxhook.providers import Provider
 from muxhook.providers._fastpix_events import EVENTS
 
-__all__ = [
-    "EVENTS",
-    "HEADER",
-    "LABEL",
-    "NAME",
-    "PROVIDER",
-    "SECRET_ENV",
-    "FastPix",
-    "describe",
-    "event_type",
-    "parse_header",
-    "secret_key",
-    "sign",
-    "signature",
-    "verify",
-]
+__all__ = ["EVENTS", "PROVIDER", "FastPix"]
 
 
 class FastPix(Provider):
@@ -64,12 +50,7 @@ class FastPix(Provider):
 
 PROVIDER = FastPix()
 
-# The module-level spelling of the provider, for code that imports the module.
-NAME, LABEL, HEADER, SECRET_ENV = PROVIDER.NAME, PROVIDER.LABEL, PROVIDER.HEADER, FastPix.SECRET_ENV
-secret_key, signature, parse_header = PROVIDER.secret_key, PROVIDER.signature, PROVIDER.parse_header
-sign, verify, describe, event_type = (
-    PROVIDER.sign,
-    PROVIDER.verify,
-    PROVIDER.describe,
-    PROVIDER.event_type,
-)
+
+def __getattr__(name: str) -> Any:
+    # ``mux.sign``, ``mux.HEADER``…: the module stands for its provider.
+    return PROVIDER.module_attribute(name)

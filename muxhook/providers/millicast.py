@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import Any
 
 from muxhook.errors import SignatureError
 from muxhook.providers import (
@@ -18,29 +19,12 @@ from muxhook.providers import (
     Provider,
     SignedHeader,
     header_value,
-    load_object,
     parse_time,
     text_or_none,
 )
 from muxhook.providers._millicast_events import EVENTS
 
-__all__ = [
-    "EVENTS",
-    "HEADER",
-    "LABEL",
-    "NAME",
-    "PROVIDER",
-    "SECRET_ENV",
-    "THUMBNAIL",
-    "Millicast",
-    "describe",
-    "event_type",
-    "parse_header",
-    "secret_key",
-    "sign",
-    "signature",
-    "verify",
-]
+__all__ = ["EVENTS", "PROVIDER", "THUMBNAIL", "Millicast"]
 
 THUMBNAIL = "thumbnail"
 _PREFIX = "sha1="
@@ -96,19 +80,20 @@ class Millicast(Provider):
             stream = header_value(headers or {}, "X-Millicast-Stream-Id")
             sent = parse_time(header_value(headers or {}, "X-Millicast-Timestamp"))
             return Described(THUMBNAIL, None, stream, sent)
-        parsed = load_object(body)
-        if parsed is None:
-            return Described()
-        kind, event = text_or_none(parsed.get("type")), text_or_none(parsed.get("event"))
+        return super().describe(body, headers)
+
+    def names(self, payload: Mapping[str, object]) -> tuple[str | None, str | None, str | None]:
+        """``<type>.<event>``, no event id, and the most specific id in ``data``."""
+        kind, event = text_or_none(payload.get("type")), text_or_none(payload.get("event"))
         name = f"{kind}.{event}" if kind and event else None
-        data = parsed.get("data")
+        data = payload.get("data")
         object_id = None
         if isinstance(data, dict):
             for key in _OBJECT_KEYS:
                 object_id = text_or_none(data.get(key))
                 if object_id:
                     break
-        return Described(name, None, object_id, self.occurred_at(parsed))
+        return name, None, object_id
 
     def claims(self, body: bytes, payload: Mapping[str, object] | None) -> bool:
         """A JPEG (the thumbnail hook), or an envelope of ``event`` and ``timestamp``."""
@@ -127,13 +112,7 @@ class Millicast(Provider):
 
 PROVIDER = Millicast()
 
-# The module-level spelling of the provider, for code that imports the module.
-NAME, LABEL, HEADER = PROVIDER.NAME, PROVIDER.LABEL, PROVIDER.HEADER
-SECRET_ENV = Millicast.SECRET_ENV
-secret_key, signature, parse_header = PROVIDER.secret_key, PROVIDER.signature, PROVIDER.parse_header
-sign, verify, describe, event_type = (
-    PROVIDER.sign,
-    PROVIDER.verify,
-    PROVIDER.describe,
-    PROVIDER.event_type,
-)
+
+def __getattr__(name: str) -> Any:
+    # ``mux.sign``, ``mux.HEADER``…: the module stands for its provider.
+    return PROVIDER.module_attribute(name)

@@ -9,30 +9,14 @@ too far in the future is refused (the SDK has no such check).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
+from typing import Any
 
 from muxhook.errors import SignatureError
-from muxhook.providers import Provider, SignedHeader, is_whole_number
+from muxhook.providers import Provider, SignedHeader, is_whole_number, timestamped_hmac
 from muxhook.providers._mux_events import EVENTS
 
-__all__ = [
-    "EVENTS",
-    "HEADER",
-    "LABEL",
-    "NAME",
-    "PROVIDER",
-    "SECRET_ENV",
-    "Mux",
-    "describe",
-    "event_type",
-    "parse_header",
-    "secret_key",
-    "sign",
-    "signature",
-    "verify",
-]
+__all__ = ["EVENTS", "PROVIDER", "Mux"]
 
 
 class Mux(Provider):
@@ -51,8 +35,7 @@ class Mux(Provider):
 
     def signature(self, body: bytes, key: bytes, timestamp: str | None) -> str:
         """The ``v1`` value: lowercase hex HMAC-SHA256 of ``"<t>." + body``."""
-        message = (timestamp or "").encode("ascii", "replace") + b"." + body
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+        return timestamped_hmac(body, key, timestamp)
 
     def header_value(self, signature: str, timestamp: str | None) -> str:
         """``t=<timestamp>,v1=<signature>``."""
@@ -119,12 +102,7 @@ def _preview(text: str, limit: int = 60) -> str:
 
 PROVIDER = Mux()
 
-# The module-level spelling of the provider, for code that imports the module.
-NAME, LABEL, HEADER, SECRET_ENV = PROVIDER.NAME, PROVIDER.LABEL, PROVIDER.HEADER, Mux.SECRET_ENV
-secret_key, signature, parse_header = PROVIDER.secret_key, PROVIDER.signature, PROVIDER.parse_header
-sign, verify, describe, event_type = (
-    PROVIDER.sign,
-    PROVIDER.verify,
-    PROVIDER.describe,
-    PROVIDER.event_type,
-)
+
+def __getattr__(name: str) -> Any:
+    # ``mux.sign``, ``mux.HEADER``…: the module stands for its provider.
+    return PROVIDER.module_attribute(name)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import pytest
 
-from muxhook.providers import mux
+from muxhook.providers.mux import PROVIDER as mux
 from tests.conformance.conftest import Listens, Peers, event_type
 from tests.conformance.events import BOUND, SECRET, Event, logged, make_event
 from tests.conformance.kinds import answer_body
