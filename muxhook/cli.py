@@ -61,6 +61,8 @@ COMMANDS: tuple[tuple[str, str, str, str, str], ...] = (
      "Send recorded events again, the exact bytes, freshly signed, where each was going."),
     ("log export", "log", "LogExportOptions", "log_export",
      "Write recorded events as fixture files (for sign, trigger and replay)."),
+    ("log prune", "log", "LogPruneOptions", "log_prune",
+     "Delete the events recorded before a time (--before 30d) and give the space back."),
     ("log recover", "log", "LogRecoverOptions", "log_recover",
      "Set a damaged log aside: its readable events go into a new log at its path."),
     ("endpoints list", "endpoints", "EndpointsListOptions", "endpoints_list",
