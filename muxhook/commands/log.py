@@ -121,6 +121,7 @@ class LogPruneOptions:
         str | None,
         option(
             "--before",
+            metavar="TIME",
             help="Remove the events recorded before this: 30d, 12h, a unix time or an ISO time.",
             show_default=False,
         ),
