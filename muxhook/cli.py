@@ -42,7 +42,7 @@ _GROUPS = {
 #: its help.
 COMMANDS: tuple[str, ...] = (
     *("sign", "verify", "trigger", "events", "listen", "inspect", "replay"),
-    *("log list", "log show", "log replay", "log export", "log recover"),
+    *("log list", "log show", "log replay", "log export", "log prune", "log recover"),
     *("endpoints list", "endpoints create", "endpoints update", "endpoints delete"),
     "ngrok install",
 )

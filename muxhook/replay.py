@@ -330,8 +330,13 @@ def forgeries(delivery: Delivery, secret: str, now: int) -> list[Delivery]:
 # -- run ----------------------------------------------------------------------------------
 
 
-async def wait_for_app(url: str, seconds: float) -> bool:
-    """Poll until something accepts connections at ``url``'s host and port, or time runs out."""
+async def wait_for_app(
+    url: str, seconds: float, *, on_waiting: Callable[[], None] | None = None
+) -> bool:
+    """Poll until something accepts connections at ``url``'s host and port, or time runs out.
+
+    ``on_waiting`` is called once, when the first try finds nothing there: the wait begins.
+    """
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
@@ -343,6 +348,9 @@ async def wait_for_app(url: str, seconds: float) -> bool:
                 asyncio.open_connection(parts.hostname or "localhost", port), 1.0
             )
         except (OSError, asyncio.TimeoutError):
+            if on_waiting is not None:
+                on_waiting()
+                on_waiting = None
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(0.1)

@@ -80,7 +80,13 @@ __all__ = [
     "GroupCommit",
     "LogBusy",
     "LogReplaced",
+    "LogSize",
+    "LogStats",
+    "Pruned",
     "default_db_path",
+    "log_size",
+    "log_stats",
+    "prune",
 ]
 
 SCHEMA_VERSION = 2
@@ -1253,3 +1259,177 @@ class GroupCommit:
 class _Write(typing.NamedTuple):
     run: Callable[[], object]
     future: asyncio.Future[object] | None
+
+
+# -- housekeeping: how big the log is, and pruning it -------------------------------------------
+
+_OLD = (
+    "SELECT min(id), max(id), count(*), coalesce(sum(length(body) + length(headers)), 0)"
+    " FROM events WHERE received_at < ?"
+)
+_OLD_ATTEMPTS = (
+    "SELECT count(*) FROM attempts WHERE event_id IN (SELECT id FROM events WHERE received_at < ?)"
+)
+_BATCH_ATTEMPTS = (
+    "SELECT count(*) FROM attempts WHERE event_id IN"
+    " (SELECT id FROM events WHERE received_at < ? ORDER BY id LIMIT ?)"
+)
+_BATCH_DELETE = (
+    "DELETE FROM events WHERE id IN"
+    " (SELECT id FROM events WHERE received_at < ? ORDER BY id LIMIT ?)"
+)
+_SPAN = (
+    "SELECT count(*), min(id), max(id), min(received_at), max(received_at),"
+    " coalesce(sum(length(body) + length(headers)), 0) FROM events"
+)
+_BY = {
+    "provider": "SELECT coalesce(provider, '?') AS k, count(*) FROM events"
+    " GROUP BY k ORDER BY 2 DESC, 1",
+    "verdict": "SELECT coalesce(verdict, 'none') AS k, count(*) FROM events"
+    " GROUP BY k ORDER BY 2 DESC, 1",
+    "status": "SELECT " + _STATUS + " AS k, count(*) FROM events"  # noqa: S608 - constants
+    " GROUP BY k ORDER BY 2 DESC, 1",
+}
+
+
+class LogSize(typing.NamedTuple):
+    """The log's bytes on disk: the database file and its write-ahead log."""
+
+    file: int
+    wal: int
+
+    @property
+    def total(self) -> int:
+        """Both together."""
+        return self.file + self.wal
+
+
+class LogStats(typing.NamedTuple):
+    """What ``log list --stats`` shows: counts, the time span and the size on disk."""
+
+    events: int
+    attempts: int
+    first_id: int | None
+    last_id: int | None
+    oldest: float | None  # received_at of the oldest event
+    newest: float | None
+    providers: dict[str, int]  # "?" for events whose provider is unknown
+    verdicts: dict[str, int]  # "none" for events not judged
+    statuses: dict[str, int]  # as StoredEvent.status computes it
+    payload: int  # bytes of bodies and headers, as received
+    size: LogSize
+
+
+class Pruned(typing.NamedTuple):
+    """What ``prune`` removed (or, on a dry run, would remove)."""
+
+    events: int
+    attempts: int
+    first_id: int | None
+    last_id: int | None
+    payload: int  # bytes of the removed bodies and headers, as received
+    before: LogSize
+    after: LogSize
+    compacted: bool  # the file was rewritten once, so that later prunes give space back in steps
+
+
+def log_size(path: Path) -> LogSize:
+    """The bytes of the log file and its ``-wal`` file (0 for one that is not there)."""
+    sizes = []
+    for name in (str(path), f"{path}-wal"):
+        try:
+            sizes.append(os.stat(name).st_size)
+        except OSError:
+            sizes.append(0)
+    return LogSize(*sizes)
+
+
+def log_stats(log: EventLog) -> LogStats:
+    """Counts by provider, verdict and status, the time span and the size on disk."""
+    with log._guard:
+        conn = log.conn
+        events, first, last, oldest, newest, payload = conn.execute(_SPAN).fetchone()
+        attempts = conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+        providers, verdicts, statuses = (
+            {str(key): int(count) for key, count in conn.execute(_BY[name]).fetchall()}
+            for name in ("provider", "verdict", "status")
+        )
+    return LogStats(
+        events=int(events),
+        attempts=int(attempts),
+        first_id=first,
+        last_id=last,
+        oldest=oldest,
+        newest=newest,
+        providers=providers,
+        verdicts=verdicts,
+        statuses=statuses,
+        payload=int(payload),
+        size=log_size(log.path),
+    )
+
+
+def prune(log: EventLog, before: float, *, dry_run: bool = False, batch: int = 500) -> Pruned:
+    """Delete the events received before ``before`` (a unix time) and their attempts, then
+    give the freed space back to the file system.
+
+    Safe while a listener writes to the same log: the rows go in small transactions
+    (``batch`` events each), so a listener's commit waits milliseconds, not the whole
+    prune. The space comes back through SQLite's incremental vacuum, in steps of the
+    same kind. A log that was not created for it (``auto_vacuum`` off, as every log
+    before this) is rewritten once with VACUUM, which holds the write lock while it
+    runs; listen waits for it up to its busy timeout.
+
+    Raises:
+        EnvironmentProblem: the log cannot be written (one line, naming the file).
+    """
+    size_before = log_size(log.path)
+    with log._guard:
+        conn = log.conn
+        first, last, events, payload = conn.execute(_OLD, (before,)).fetchone()
+        attempts = conn.execute(_OLD_ATTEMPTS, (before,)).fetchone()[0]
+    if dry_run or not events:
+        return Pruned(
+            int(events), int(attempts), first, last, int(payload),
+            size_before, size_before, False,
+        )  # fmt: skip
+    removed = removed_attempts = 0
+    while True:
+        with log.transaction():
+            conn = log.conn
+            removed_attempts += conn.execute(_BATCH_ATTEMPTS, (before, batch)).fetchone()[0]
+            # Their attempts go with them: ON DELETE CASCADE.
+            count = conn.execute(_BATCH_DELETE, (before, batch)).rowcount
+        removed += count
+        if count < batch:
+            break
+    compacted = _give_space_back(log)
+    return Pruned(
+        removed, removed_attempts, first, last, int(payload),
+        size_before, log_size(log.path), compacted,
+    )  # fmt: skip
+
+
+def _give_space_back(log: EventLog, step: int = 256) -> bool:
+    """Return the log's free pages to the file system; True when that took a full VACUUM
+    (the first time, on a log made without incremental vacuum)."""
+    compacted = False
+    with log._guard:
+        conn = log.conn
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # 2: INCREMENTAL
+            # The mode of an existing file changes only with a VACUUM, which rewrites it.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            conn.execute("VACUUM")
+            compacted = True
+    # ``step`` pages (1 MiB at 4 KiB a page) per transaction, each its own short write.
+    for _ in range(1_000_000):
+        with log._guard:
+            conn = log.conn
+            if not conn.execute("PRAGMA freelist_count").fetchone()[0]:
+                break
+            conn.execute(f"PRAGMA incremental_vacuum({step})").fetchall()
+    with log._guard, contextlib.suppress(sqlite3.OperationalError):
+        # The WAL now holds the moved pages; copy them home and cut the WAL to nothing.
+        # A busy reader may keep part of it: the next checkpoint finishes the job.
+        log.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    return compacted

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import math
 import os
 import re
@@ -52,6 +53,7 @@ __all__ = [
     "StaticUrl",
     "Tunnel",
     "WatchTiming",
+    "authtoken_advice",
     "authtoken_configured",
     "install_ngrok",
     "missing_agent_message",
@@ -568,15 +570,14 @@ class NgrokTunnel:
         detail = _one_line(_CODE.sub("", text))
         if code == 4018:
             return (
-                "ngrok needs an authtoken (ERR_NGROK_4018): run "
-                f"`ngrok config add-authtoken <token>` with the token from {AUTHTOKEN_PAGE} "
-                "(or set NGROK_AUTHTOKEN), or use --public-url URL / --no-tunnel"
+                "ngrok needs an authtoken (ERR_NGROK_4018): "
+                f"{authtoken_advice(self.ngrok_path)}; or use --public-url URL / --no-tunnel"
             )
         if code in (105, 107):
             return (
                 f"ngrok rejected the authtoken (ERR_NGROK_{code}): it is malformed, was reset "
-                f"or belongs to another account; copy a fresh one from {AUTHTOKEN_PAGE} and run "
-                "`ngrok config add-authtoken <token>` (or fix NGROK_AUTHTOKEN)"
+                f"or belongs to another account: {authtoken_advice(self.ngrok_path)} "
+                "(a fresh one, in place of the old)"
             )
         if code == 334:
             where = f"https://{self.domain}" if self.domain else "your ngrok URL"
@@ -1046,6 +1047,35 @@ def authtoken_configured(
     return any(_file_has_authtoken(path) for path in paths)
 
 
+def _agent_command(agent: str | None, env: Mapping[str, str]) -> str:
+    """How to run ``agent`` from a shell: ``ngrok`` when that name finds it on PATH (or no
+    agent is known yet), else its full path, quoted."""
+    import shlex
+    import shutil
+
+    if agent is None:
+        return "ngrok"
+    found = shutil.which(_agent_name(), path=env.get("PATH", ""))
+    if found is not None and os.path.realpath(found) == os.path.realpath(agent):
+        return "ngrok"
+    return shlex.quote(agent)
+
+
+def authtoken_advice(agent: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """Every way to give the agent its authtoken, in one clause: ``NGROK_AUTHTOKEN``, the
+    agent's own ``config add-authtoken`` (``agent``, the agent muxhook found, by its path
+    when PATH does not find it), and ``muxhook ngrok install`` when there is no agent."""
+    env = os.environ if environ is None else environ
+    command = _agent_command(agent, env)
+    advice = (
+        f"copy your authtoken from {AUTHTOKEN_PAGE}, then set NGROK_AUTHTOKEN=<token> or run "
+        f"`{command} config add-authtoken <token>`"
+    )
+    if agent is None:
+        advice += " once the agent is installed (`muxhook ngrok install` downloads it)"
+    return advice
+
+
 def install_ngrok(destination: str | None = None) -> str:
     """Download the ngrok agent (``muxhook ngrok install``); the path it was installed to.
 
@@ -1079,8 +1109,12 @@ def install_ngrok(destination: str | None = None) -> str:
         os.makedirs(parent, exist_ok=True)
         staging = tempfile.mkdtemp(prefix=".muxhook-ngrok-", dir=parent)
         staged = os.path.join(staging, installer.get_ngrok_bin())
-        with contextlib.redirect_stdout(sys.stderr):
-            installer.install_ngrok(staged, ngrok_version="3")
+        progress = _EndedLines(sys.stderr)
+        try:
+            with contextlib.redirect_stdout(progress):
+                installer.install_ngrok(staged, ngrok_version="3")
+        finally:
+            progress.end_line()
         os.chmod(staged, 0o700)
         os.replace(staged, target)
         os.chmod(target, 0o700)
@@ -1093,6 +1127,35 @@ def install_ngrok(destination: str | None = None) -> str:
         if staging:
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+class _EndedLines(io.TextIOBase):
+    """pyngrok's progress text, passed on to ``stream``; ``end_line`` ends its last line
+    (pyngrok rewrites one line with carriage returns and never ends it), so the next
+    line starts on a line of its own."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._open = False  # the last text written did not end a line
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if text:
+            self._stream.write(text)
+            self._open = not text.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def end_line(self) -> None:
+        """Write a newline if the last text left a line open."""
+        if self._open:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._open = False
 
 
 def missing_agent_message() -> str:

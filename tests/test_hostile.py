@@ -19,8 +19,10 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import typing
@@ -32,11 +34,18 @@ from pathlib import Path
 import pytest
 
 from muxhook import signing
-from muxhook.records import StoredEvent
+from muxhook.records import Incoming, StoredEvent
 from muxhook.store import EventLog
 from tests.apps import RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import Listener, json_lines, listen_locally, listening, run_muxhook
+from tests.listening import (
+    Listener,
+    json_lines,
+    listen_locally,
+    listening,
+    muxhook_env,
+    run_muxhook,
+)
 
 SECRET = "hostile-test-secret-0001"
 ENV = {"MUX_WEBHOOK_SECRET": SECRET}
@@ -911,7 +920,9 @@ COMMAND_CASES = [
     bad("listen-unknown-provider", f"{LISTEN} --provider nope", 2, NOPE),
     bad("listen-bad-max-body", f"{LISTEN} --max-body lots", 2, "--max-body 'lots'", "512k"),
     bad("listen-bad-forward-to", f"{LISTEN} -f localhost:3000", 2, "'localhost:3000'", "http://"),
-    bad("log-list-missing", "log list --db missing.db", 2, "no event log at missing.db"),
+    # A missing log is no longer bad input for `log list` (exit 0, "no events yet": see
+    # test_log_housekeeping); an event asked for by its id still is.
+    bad("log-show-missing", "log show 3 --db missing.db", 2, "no event #3: there is no event log"),
     bad("log-list-under-a-file", "log list --db a-file/e.db", 2, "no event log at a-file/e.db"),
     bad("log-list-directory", "log list --db empty", 4, "empty: is a directory", "pass --db"),
     bad(
@@ -925,6 +936,10 @@ COMMAND_CASES = [
     bad("log-list-not-a-db", "log list --db not-a-db.db", 4, "is not a muxhook event log"),
     bad("log-list-bad-status", "log list --db events.db --status no", 2, "--status 'no': choose"),
     bad("log-list-bad-since", "log list --db events.db --since yesterday", 2, "--since 'yester"),
+    bad("log-list-stats-filtered", "log list --db events.db --stats --status ok", 2, "--stats"),
+    bad("log-prune-no-before", "log prune --db events.db", 2, "say which events", "--before 30d"),
+    bad("log-prune-bad-before", "log prune --db events.db --before soon", 2, "--before 'soon'"),
+    bad("log-prune-not-a-db", "log prune --db not-a-db.db --before 1d", 4, "not a muxhook event"),
 ]
 
 
@@ -1024,3 +1039,149 @@ def test_listen_checks_the_save_folder_at_start(bad_inputs: Path) -> None:
         code = listener.process.poll()
     assert code == 4, "\n".join(listener.stderr)
     assert "a-file" in listener.stderr[-1] and listener.stderr[-1].startswith("error: ")
+
+
+# -- B. the README's exit-code table, row by row, against real runs ---------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+#: The commands as the table names them ("`log` commands" is every log subcommand).
+EVERY = {"sign", "verify", "trigger", "events", "listen", "inspect", "replay", "log",
+         "log replay", "endpoints", "ngrok install"}  # fmt: skip
+
+
+def exit_code_table() -> dict[int, set[str]]:
+    """Each code of the README's table and the commands its last column names."""
+    section = README.read_text(encoding="utf-8").split("\n## Exit codes\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    rows: dict[int, set[str]] = {}
+    for line in section.splitlines():
+        match = re.fullmatch(r"\| (\d+) \| .+ \| (.+) \|", line)
+        if match is None:
+            continue
+        named = match.group(2)
+        if named == "every command":
+            commands = set(EVERY)
+        elif named.startswith("every command but "):
+            commands = EVERY - set(re.findall(r"`([^`]+)`", named))
+        else:
+            commands = set(re.findall(r"`([^`]+)`", named))
+        rows[int(match.group(1))] = commands
+    return rows
+
+
+def fails(_: object) -> tuple[int, bytes]:
+    return 500, b"KeyError: 'passthrough'"
+
+
+REFUSED = "http://127.0.0.1:{refused}/webhooks/mux"
+#: For each code, one real run per command the table names for it: (command, argv).
+#: {app} answers 500; {refused} has nothing listening; {busy} is a port in use.
+RUNS: dict[int, list[tuple[str, str]]] = {
+    0: [
+        ("sign", f"sign ok.json --secret {SECRET}"),
+        ("verify", "verify signed.json --headers-file signed.headers"),
+        ("trigger", "trigger ok.json --to {ok}"),
+        ("events", "events video.asset.ready"),
+        ("replay", "replay ok.json --to {ok}"),
+        ("log", "log list --db new.db"),  # a new machine: no events yet
+        ("log replay", "log replay --failed --db new.db"),
+    ],
+    1: [
+        ("verify", f"verify ok.json {SIGNATURE} --secret {SECRET}"),
+        ("trigger", "trigger ok.json --to {app}"),
+        ("replay", "replay ok.json --to {app}"),
+        ("log replay", "log replay 1 --to {app} --db one.db"),
+    ],
+    3: [
+        ("trigger", f"trigger ok.json --to {REFUSED}"),
+        ("replay", f"replay ok.json --to {REFUSED}"),
+        ("log replay", f"log replay 1 --to {REFUSED} --db one.db"),
+    ],
+    2: [
+        ("sign", "sign missing.json"),
+        ("verify", "verify ok.json"),
+        ("trigger", "trigger ok.json --to localhost:3000"),
+        ("events", "events --provider nope"),
+        ("listen", "listen --no-tunnel --provider nope"),
+        ("inspect", "inspect --port 99999 --db events.db"),
+        ("replay", "replay missing.json --to {ok}"),
+        ("log", "log show 3 --db new.db"),
+        ("log replay", "log replay --db one.db"),
+        ("endpoints", "endpoints update some-id"),
+        ("ngrok install", "ngrok install --no-such-option"),
+    ],
+    4: [
+        ("listen", "listen --no-tunnel --port {busy}"),
+        ("inspect", "inspect --db events.db --port {busy}"),
+        ("replay", f"replay --from-log --db not-a-db.db --to {REFUSED}"),
+        ("log", "log list --db not-a-db.db"),
+        ("endpoints", "endpoints list"),
+        ("ngrok install", "ngrok install --path a-file/ngrok"),
+    ],
+}
+#: Runs this table leaves to the tests that set them up: a listener stopped by Ctrl-C
+#: (test_listen), the inspector serving (test_inspector), the Mux API (test_muxapi), a
+#: download (test_tunnel), and Ctrl-C for the rest of 130 (test_ctrl_c_is_exit_130 below).
+ELSEWHERE = {0: {"listen", "inspect", "endpoints", "ngrok install"}}
+
+
+@pytest.mark.parametrize("code", sorted(RUNS))
+def test_each_row_of_the_exit_code_table_is_what_the_commands_return(
+    bad_inputs: Path, code: int
+) -> None:
+    table = exit_code_table()
+    assert set(table) == {0, 1, 2, 3, 4, 130}
+    ran = {command for command, _ in RUNS[code]} | ELSEWHERE.get(code, set())
+    assert ran == table[code], "the table names other commands than these runs"
+    with EventLog(bad_inputs / "one.db") as log:
+        log.record(Incoming(time.time(), "POST", "/webhooks/mux", [], ASSET_READY, ""))
+    signed = signing.sign(ASSET_READY, secret=SECRET)
+    (bad_inputs / "signed.json").write_bytes(ASSET_READY)
+    (bad_inputs / "signed.headers").write_text(
+        "".join(f"{name}: {value}\n" for name, value in signed.items())
+    )
+    env = {
+        # The Mux API of `endpoints` at a port where nothing listens.
+        "MUX_TOKEN_ID": "token-id",
+        "MUX_TOKEN_SECRET": "token-secret",
+        "MUX_BASE_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    with serve(RecordingApp(fails)) as app, serve(RecordingApp()) as ok, socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        ports = {"app": app.url, "ok": ok.url, "refused": str(free_port())}
+        ports["busy"] = str(busy.getsockname()[1])
+        for command, line in RUNS[code]:
+            args = shlex.split(line.format(**ports))
+            result = run_muxhook(bad_inputs, *args, env={**ENV, **env}, timeout=30)
+            assert "Traceback" not in result.stderr, result.stderr
+            assert result.returncode == code, f"{command}: {result.stderr}"
+
+
+@pytest.mark.skipif(not POSIX, reason="SIGINT as a terminal sends it")
+@pytest.mark.parametrize("command", ["replay", "trigger"])
+def test_ctrl_c_is_exit_130(bad_inputs: Path, command: str) -> None:
+    """The table's 130: a command stopped by Ctrl-C while it waits."""
+    assert command in exit_code_table()[130]
+    with serve(RecordingApp(delay=20)) as slow:
+        args = {
+            "replay": ["replay", "ok.json", "--to", REFUSED.format(refused=free_port()),
+                       "--wait-for-app", "30"],
+            "trigger": ["trigger", "ok.json", "--to", slow.url, "--timeout", "30"],
+        }[command]  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "muxhook", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=muxhook_env(bad_inputs, ENV),
+            cwd=bad_inputs,
+        )
+        assert process.stderr is not None
+        first = process.stderr.readline()  # it has started waiting
+        assert first.startswith(("waiting up to 30 s for", "→ POST")), first
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=30)
+    assert process.returncode == 130, first + rest
+    assert "Traceback" not in rest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 import time
@@ -94,6 +95,20 @@ def test_wait_for_app_handles_an_app_that_starts_late(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert len(late.requests) == 1
+    # It says it waits (the app is not there yet), then that the app answered: not silent.
+    lines = result.stderr.splitlines()
+    url = f"http://127.0.0.1:{port}/hooks"
+    assert lines[0] == f"waiting up to 20 s for {url} to answer"
+    assert re.fullmatch(rf"{re.escape(url)} answered after \d+\.\d s", lines[1]), lines
+
+
+def test_wait_for_app_says_nothing_when_the_app_is_already_up(tmp_path: Path) -> None:
+    with serve(RecordingApp()) as app:
+        result = muxhook(
+            tmp_path, "replay", "video.asset.ready", "--to", app.url, "--wait-for-app", "20"
+        )
+    assert result.returncode == 0, result.stderr
+    assert "waiting" not in result.stderr and "answered after" not in result.stderr
 
 
 def test_wait_for_app_gives_up_with_exit_3(tmp_path: Path) -> None:
@@ -108,7 +123,10 @@ def test_wait_for_app_gives_up_with_exit_3(tmp_path: Path) -> None:
         "1",
     )
     assert result.returncode == 3
-    assert "within 1 s (--wait-for-app)" in result.stderr
+    url = f"http://127.0.0.1:{port}/hooks"
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"waiting up to 1 s for {url} to answer"
+    assert lines[-1] == f"error: nothing accepted connections at {url} within 1 s (--wait-for-app)"
 
 
 def test_unreachable_app_is_exit_3(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import sys
 import sysconfig
 import threading
@@ -41,13 +42,14 @@ from muxhook.tunnel import (
     Tunnel,
     WatchTiming,
     _release,  # the pipe clean-up pyngrok lacks, reused by one test
+    authtoken_advice,
     authtoken_configured,
     install_ngrok,
     missing_agent_message,
     resolve_ngrok_path,
 )
 from tests.apps import RecordingApp, serve
-from tests.listening import Listener, listening
+from tests.listening import Listener, listening, muxhook_env
 from tests.test_listen import _fake_agent
 
 FAKE = Path(__file__).resolve().parent / "fake_ngrok.py"
@@ -770,6 +772,124 @@ def test_install_failure_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert message.endswith("download it from https://ngrok.com/download instead")
     assert not target.exists()
     assert list(target.parent.iterdir()) == []
+
+
+# -- every way to give ngrok its authtoken ---------------------------------------------------------
+
+TOKEN_PAGE = "https://dashboard.ngrok.com/get-started/your-authtoken"
+
+
+def test_authtoken_advice_names_every_way(tmp_path: Path) -> None:
+    agent = tmp_path / "tools" / "ngrok"
+    agent.parent.mkdir()
+    agent.write_bytes(b"\x7fELF")
+    agent.chmod(0o755)
+    # Found on PATH: its name is enough.
+    on_path = authtoken_advice(str(agent), {"PATH": str(agent.parent)})
+    assert on_path == (
+        f"copy your authtoken from {TOKEN_PAGE}, then set NGROK_AUTHTOKEN=<token> or run "
+        "`ngrok config add-authtoken <token>`"
+    )
+    # Found elsewhere (pyngrok's folder, --ngrok-path): the command names its path.
+    elsewhere = authtoken_advice(str(agent), {"PATH": str(tmp_path / "empty")})
+    assert f"run `{agent} config add-authtoken <token>`" in elsewhere
+    assert "NGROK_AUTHTOKEN=<token>" in elsewhere
+    # No agent at all: installing it is a way too.
+    none = authtoken_advice(None, {"PATH": ""})
+    assert none.endswith(
+        "`ngrok config add-authtoken <token>` once the agent is installed "
+        "(`muxhook ngrok install` downloads it)"
+    )
+
+
+def test_a_missing_authtoken_names_the_agent_that_was_run(
+    agent: Agent, local_app: LocalApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_NGROK_FAIL", "4018")
+    with pytest.raises(EnvironmentProblem) as caught:
+        agent.tunnel().start(local_app.port)
+    assert str(caught.value) == (
+        "ngrok needs an authtoken (ERR_NGROK_4018): copy your authtoken from "
+        f"{TOKEN_PAGE}, then set NGROK_AUTHTOKEN=<token> or run "
+        f"`{agent.path} config add-authtoken <token>`; or use --public-url URL / --no-tunnel"
+    )
+
+
+def test_listen_without_an_authtoken_says_every_way(tmp_path: Path) -> None:
+    from tests.test_listen import _fake_agent
+
+    fake = _fake_agent(tmp_path)
+    with listening(
+        "--port", "0", home=tmp_path, env={"MUXHOOK_NGROK_PATH": str(fake), "PATH": "/usr/bin:/bin"}
+    ) as listener:
+        pass
+    [line] = [line for line in listener.stderr if "local only" in line]
+    assert line == (
+        "  local only: ngrok has no authtoken configured: copy your authtoken from "
+        f"{TOKEN_PAGE}, then set NGROK_AUTHTOKEN=<token> or run "
+        f"`{fake} config add-authtoken <token>`; "
+        "or pass --public-url URL if you run your own tunnel"
+    )
+
+
+_FAKE_INSTALLER = """
+import sys
+from pathlib import Path
+from pyngrok import installer
+
+def install_ngrok(ngrok_path, ngrok_version="3", **kwargs):
+    # pyngrok's own progress: one line rewritten with carriage returns, never ended.
+    for text in ("Downloading ngrok ...", "Downloading ngrok: 50%", "Downloading ngrok: 100%"):
+        sys.stdout.write(text + "\\r")
+    sys.stdout.write(" " * 100 + "\\r")
+    Path(ngrok_path).write_bytes(b"\\x7fELF fake agent")
+
+installer.install_ngrok = install_ngrok
+"""
+
+
+@pytest.mark.parametrize("where", ["default", "elsewhere"])
+def test_ngrok_install_says_where_and_ends_its_progress_line(tmp_path: Path, where: str) -> None:
+    """`muxhook ngrok install` as a process, pyngrok's download replaced (no network)."""
+    patches = tmp_path / "patches"
+    patches.mkdir()
+    (patches / "sitecustomize.py").write_text(_FAKE_INSTALLER)
+    home = tmp_path / "home"
+    home.mkdir()
+    args = ["ngrok", "install"]
+    installed = home / ".config" / "ngrok" / "ngrok"
+    if where == "elsewhere":
+        installed = tmp_path / "tools" / "ngrok"
+        args += ["--path", str(installed)]
+    result = subprocess.run(  # bytes: text mode would turn the carriage returns into newlines
+        [sys.executable, "-m", "muxhook", *args],
+        capture_output=True,
+        env=muxhook_env(home, {"PYTHONPATH": str(patches), "PATH": "/usr/bin:/bin"}),
+        cwd=home,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == f"{installed}\n"
+    assert installed.read_bytes() == b"\x7fELF fake agent"
+    lines = result.stderr.decode().split("\n")
+    assert lines[0] == "downloading the ngrok agent…"
+    # The progress line, ended before the next line starts.
+    assert lines[1].startswith("Downloading ngrok ...\r") and lines[1].endswith("\r")
+    if where == "default":
+        assert (
+            lines[2] == f"installed the ngrok agent at {installed}; muxhook listen finds it there"
+        )
+    else:
+        assert lines[2] == (
+            f"installed the ngrok agent at {installed}; muxhook listen runs it with "
+            f"--ngrok-path {installed} or MUXHOOK_NGROK_PATH={installed}"
+        )
+    assert lines[3] == (
+        f"next, give it your authtoken: copy your authtoken from {TOKEN_PAGE}, then set "
+        f"NGROK_AUTHTOKEN=<token> or run `{installed} config add-authtoken <token>`"
+    )
+    assert lines[4:] == [""]
 
 
 def test_missing_agent_message_names_every_way_forward() -> None:

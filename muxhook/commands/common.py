@@ -85,8 +85,9 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(main)  # pragma: no cover
 
 
-def parse_since(text: str | None) -> float | None:
-    """``10m``, ``2h``, ``1d``, ``30s``, a unix time, or an ISO date/time → unix seconds."""
+def parse_since(text: str | None, option: str = "--since") -> float | None:
+    """``10m``, ``2h``, ``1d``, ``30s``, a unix time, or an ISO date/time → unix seconds
+    (``option`` names the flag in the error line)."""
     if not text:
         return None
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -103,7 +104,7 @@ def parse_since(text: str | None) -> float | None:
         moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"--since {text!r}: give 10m, 2h, 1d, a unix time or an ISO time"
+            f"{option} {text!r}: give 10m, 2h, 1d, a unix time or an ISO time"
         ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()

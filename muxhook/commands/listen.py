@@ -480,8 +480,8 @@ def _choose_tunnel(
     agent = tunnel.resolve_ngrok_path(ngrok_path)
     if mode == "auto" and not tunnel.authtoken_configured():
         out.say(
-            "  local only: ngrok has no authtoken configured (run 'ngrok config add-authtoken "
-            "<token>'), or pass --public-url URL if you run your own tunnel"
+            f"  local only: ngrok has no authtoken configured: {tunnel.authtoken_advice(agent)}; "
+            "or pass --public-url URL if you run your own tunnel"
         )
         return None
     if agent is None:

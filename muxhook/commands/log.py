@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import time
 import typing
 from pathlib import Path
 from typing import Annotated, Any
 
 from muxhook.commands.common import logged_events, open_log, parse_since, run_loop
-from muxhook.errors import ExitCode, UsageError
+from muxhook.errors import EnvironmentProblem, ExitCode, UsageError
 from muxhook.options import Db, Ids, Secret, Since, State, TypeGlob, argument, option
 
 if typing.TYPE_CHECKING:
@@ -20,11 +22,13 @@ if typing.TYPE_CHECKING:
 __all__ = [
     "LogExportOptions",
     "LogListOptions",
+    "LogPruneOptions",
     "LogRecoverOptions",
     "LogReplayOptions",
     "LogShowOptions",
     "log_export",
     "log_list",
+    "log_prune",
     "log_recover",
     "log_replay",
     "log_show",
@@ -40,6 +44,14 @@ class LogListOptions:
     since: Since = None
     limit: Annotated[int, option("--limit", help="At most this many, newest first.")] = 50
     json_: Annotated[bool, option("--json", help="One JSON object per event, per line.")] = False
+    stats: Annotated[
+        bool,
+        option(
+            "--stats",
+            help="Counts by provider, verdict and status, the time span, and the log's size "
+            "on disk, instead of the events.",
+        ),
+    ] = False
     db: Db = None
 
 
@@ -96,6 +108,25 @@ class LogExportOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class LogPruneOptions:
+    """``muxhook log prune``'s options."""
+
+    before: Annotated[
+        str | None,
+        option(
+            "--before",
+            metavar="TIME",
+            help="Remove the events recorded before this: 30d, 12h, a unix time or an ISO time.",
+            show_default=False,
+        ),
+    ] = None
+    dry_run: Annotated[
+        bool, option("--dry-run", help="Say what would be removed; remove nothing.")
+    ] = False
+    db: Db = None
+
+
+@dataclasses.dataclass(frozen=True)
 class LogRecoverOptions:
     """``muxhook log recover``'s options."""
 
@@ -103,7 +134,18 @@ class LogRecoverOptions:
 
 
 def log_list(out: Output, options: LogListOptions) -> ExitCode:
-    """List recorded events, newest first."""
+    """List recorded events, newest first.
+
+    With ``--stats``, what the log holds instead: counts, the time span and its size.
+    """
+    path = _log_path(options.db)
+    if options.stats and (options.type_ or options.status or options.since):
+        raise UsageError("--stats counts the whole log: drop --type, --status and --since")
+    if _not_yet(path):
+        out.say(_NO_EVENTS.format(path=path))
+        return ExitCode.OK
+    if options.stats:
+        return _stats(out, path, options.json_)
     rows = logged_events(options)
     if options.json_:
         from muxhook.records import event_json
@@ -117,6 +159,9 @@ def log_list(out: Output, options: LogListOptions) -> ExitCode:
 
 def log_show(out: Output, options: LogShowOptions) -> ExitCode:
     """Show one event: verdict, headers, forward attempts and the body."""
+    path = _log_path(options.db)
+    if _not_yet(path):
+        raise UsageError(f"no event #{options.event_id}: {_NO_LOG.format(path=path)}")
     with open_log(options.db, read_only=True) as log:
         row = log.get(options.event_id)
     if row is None:
@@ -146,6 +191,13 @@ def log_replay(out: Output, options: LogReplayOptions) -> ExitCode:
 
     if options.to:
         check_url(options.to)
+    _check_selection(list(options.ids), options.failed, options.since)
+    path = _log_path(options.db)
+    if _not_yet(path):
+        if options.ids:
+            raise UsageError(f"no event #{options.ids[0]}: {_NO_LOG.format(path=path)}")
+        out.say(f"nothing to replay: {_NO_LOG.format(path=path)}")
+        return ExitCode.OK
     with open_log(options.db) as log:
         rows = _select(log, list(options.ids), options.failed, options.since)
         if not rows:
@@ -160,6 +212,13 @@ def log_export(out: Output, options: LogExportOptions) -> ExitCode:
     """Write recorded events as fixture files (for sign, trigger and replay)."""
     from muxhook import fixtures, providers
 
+    _check_selection(list(options.ids), options.failed, options.since)
+    path = _log_path(options.db)
+    if _not_yet(path):
+        if options.ids:
+            raise UsageError(f"no event #{options.ids[0]}: {_NO_LOG.format(path=path)}")
+        out.say(f"nothing to export: {_NO_LOG.format(path=path)}")
+        return ExitCode.OK
     with open_log(options.db, read_only=True) as log:
         rows = _select(log, list(options.ids), options.failed, options.since)
     for row in rows:
@@ -190,9 +249,177 @@ def log_recover(out: Output, options: LogRecoverOptions) -> ExitCode:
     return ExitCode.OK
 
 
-def _select(log: Any, ids: list[int], failed: bool, since: str | None) -> list[Any]:
+def log_prune(out: Output, options: LogPruneOptions) -> ExitCode:
+    """Delete the events recorded before a time, with their attempts, and give the space back.
+
+    Safe while ``listen`` writes to the same log (see ``muxhook.store.prune``).
+    """
+    from muxhook import store
+
+    if not options.before:
+        raise UsageError(
+            "say which events to remove: --before 30d (or 12h, a unix time, an ISO time)"
+        )
+    before = parse_since(options.before, "--before")
+    assert before is not None
+    if before > time.time():
+        raise UsageError(f"--before {options.before!r} is in the future; give a time in the past")
+    path = _log_path(options.db)
+    if _not_yet(path):
+        out.say(f"nothing to prune: {_NO_LOG.format(path=path)}")
+        return ExitCode.OK
+    when = _moment(before)
+    with open_log(options.db) as log:
+        whole = store.log_stats(log)
+        try:
+            done = store.prune(log, before, dry_run=options.dry_run)
+        except store.LogReplaced:
+            raise EnvironmentProblem(
+                f"the event log at {path} was replaced while it was being pruned; "
+                "run 'muxhook log prune' again"
+            ) from None
+    if not done.events:
+        out.say(f"no events recorded before {when}; nothing to remove")
+        return ExitCode.OK
+    what = (
+        f"{_count(done.events, 'event')} ({_id_range(done.first_id, done.last_id)}) and "
+        f"{_count(done.attempts, 'attempt')} recorded before {when}"
+    )
+    if options.dry_run:
+        # Their share of the bodies and headers, as a share of the bytes on disk.
+        share = min(done.payload / max(whole.payload, 1), 1.0)
+        out.say(
+            f"would remove {what}, about {_bytes(int(done.before.total * share))} "
+            f"of the log's {_bytes(done.before.total)}; nothing removed (--dry-run)"
+        )
+        return ExitCode.OK
+    freed = done.before.total - done.after.total
+    out.say(
+        f"removed {what}; the log went from {_bytes(done.before.total)} to "
+        f"{_bytes(done.after.total)} on disk ({_bytes(max(freed, 0))} given back)"
+    )
+    if done.compacted:
+        out.say("  (rewritten once so that later prunes give space back in small steps)")
+    return ExitCode.OK
+
+
+_NO_EVENTS = "no events yet: run 'muxhook listen' to record some (the log will be at {path})"
+_NO_LOG = "there is no event log at {path} yet; run 'muxhook listen' first, or pass --db"
+
+
+def _log_path(db: str | None) -> Path:
+    from muxhook.store import default_db_path
+
+    return Path(db).expanduser() if db else default_db_path()
+
+
+def _not_yet(path: Path) -> bool:
+    """No log at ``path`` yet, and nothing in the way of one (a regular file where a folder
+    should be is bad input, said by ``open_log``)."""
+    if os.path.lexists(path):
+        return False
+    for parent in path.absolute().parents:
+        if parent.exists():
+            return parent.is_dir()
+    return True
+
+
+def _stats(out: Output, path: Path, as_json: bool) -> ExitCode:
+    """``log list --stats``."""
+    from muxhook import store
+
+    with open_log(str(path), read_only=True) as log:
+        found = store.log_stats(log)
+    size = found.size
+    per_event = size.total // found.events if found.events else 0
+    if as_json:
+        document = {
+            "path": str(path),
+            "events": found.events,
+            "attempts": found.attempts,
+            "first_id": found.first_id,
+            "last_id": found.last_id,
+            "oldest": found.oldest,
+            "newest": found.newest,
+            "providers": found.providers,
+            "verdicts": found.verdicts,
+            "statuses": found.statuses,
+            "bytes": {"file": size.file, "wal": size.wal, "total": size.total},
+            "bytes_per_event": per_event,
+            "payload_bytes_per_event": found.payload // found.events if found.events else 0,
+        }
+        out.result(json.dumps(document, ensure_ascii=False))
+        return ExitCode.OK
+
+    def spread(counts: dict[str, int]) -> str:
+        return " · ".join(f"{name} {count:,}" for name, count in counts.items()) or "-"
+
+    out.result(f"log        {path}")
+    if not found.events:
+        out.result("events     0")
+    else:
+        assert found.oldest is not None and found.newest is not None
+        days = (found.newest - found.oldest) / 86400
+        out.result(
+            f"events     {found.events:,} ({_id_range(found.first_id, found.last_id)}), "
+            f"{found.attempts:,} forward attempts"
+        )
+        out.result(f"span       {_moment(found.oldest)} to {_moment(found.newest)} ({_span(days)})")
+        out.result(f"providers  {spread(found.providers)}")
+        out.result(f"verdicts   {spread(found.verdicts)}")
+        out.result(f"status     {spread(found.statuses)}")
+    size_line = f"size       {_bytes(size.total)} on disk ({path.name} {_bytes(size.file)}"
+    size_line += f" + WAL {_bytes(size.wal)})"
+    if found.events:
+        size_line += (
+            f", about {_bytes(per_event)} an event "
+            f"({_bytes(found.payload // found.events)} of body and headers)"
+        )
+    out.result(size_line)
+    return ExitCode.OK
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
+def _id_range(first: int | None, last: int | None) -> str:
+    return f"#{first}" if first == last else f"#{first}-#{last}"
+
+
+def _moment(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
+def _span(days: float) -> str:
+    if days >= 2:
+        return f"{days:.0f} days"
+    hours = days * 24
+    if hours >= 2:
+        return f"{hours:.0f} hours"
+    return f"{hours * 60:.0f} minutes"
+
+
+def _bytes(size: int) -> str:
+    """1,023 bytes, 4.0 KiB, 12.3 MiB, 1.2 GiB."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _check_selection(ids: list[int], failed: bool, since: str | None) -> None:
     if not ids and not failed and not since:
         raise UsageError("say which events: IDs, --failed or --since (e.g. --since 1h)")
+    parse_since(since)  # a bad time is bad input, log or no log
+
+
+def _select(log: Any, ids: list[int], failed: bool, since: str | None) -> list[Any]:
+    _check_selection(ids, failed, since)
     if ids:
         rows = [log.get(event_id) for event_id in ids]
         missing = [str(i) for i, row in zip(ids, rows, strict=True) if row is None]

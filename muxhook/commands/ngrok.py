@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import shlex
 import typing
 from typing import Annotated
 
@@ -36,5 +38,17 @@ def ngrok_install(out: Output, options: NgrokInstallOptions) -> ExitCode:
     out.say("downloading the ngrok agent…")
     installed = tunnel.install_ngrok(options.path)
     out.result(installed)
-    out.say("done; muxhook listen finds it there (or pass --ngrok-path)")
+    found = tunnel.resolve_ngrok_path()
+    if found is not None and os.path.realpath(found) == os.path.realpath(installed):
+        out.say(f"installed the ngrok agent at {installed}; muxhook listen finds it there")
+    else:
+        # Another agent comes first (on PATH, MUXHOOK_NGROK_PATH), or nothing looks there.
+        how = f"--ngrok-path {shlex.quote(installed)}"
+        first = f" (it finds {found} first)" if found else ""
+        out.say(
+            f"installed the ngrok agent at {installed}; muxhook listen runs it with {how} "
+            f"or MUXHOOK_NGROK_PATH={shlex.quote(installed)}{first}"
+        )
+    if not tunnel.authtoken_configured():
+        out.say(f"next, give it your authtoken: {tunnel.authtoken_advice(installed)}")
     return ExitCode.OK

@@ -107,7 +107,6 @@ def replay(out: Output, options: ReplayRunOptions) -> ExitCode:
     """Send saved events, freshly signed, to your app; fail when it mishandles one (for CI)."""
     from muxhook import providers
     from muxhook import replay as engine
-    from muxhook.errors import DeliveryError
     from muxhook.headers import parse_extra_headers
     from muxhook.render import ReplayView
     from muxhook.sending import check_url
@@ -180,13 +179,8 @@ def replay(out: Output, options: ReplayRunOptions) -> ExitCode:
         view.result(result)
 
     async def main() -> list[engine.Result]:
-        if options.wait_for_app > 0 and not await engine.wait_for_app(
-            options.to, options.wait_for_app
-        ):
-            raise DeliveryError(
-                f"nothing accepted connections at {options.to} within "
-                f"{options.wait_for_app:g} s (--wait-for-app)"
-            )
+        if options.wait_for_app > 0:
+            await _wait_for_app(options.to, options.wait_for_app, out)
         return await engine.run(deliveries, sending, on_result=on_result)
 
     started = time.perf_counter()
@@ -223,6 +217,26 @@ def replay(out: Output, options: ReplayRunOptions) -> ExitCode:
         return ExitCode.FAILED
     _check_duplicates(results, out)
     return ExitCode.OK
+
+
+async def _wait_for_app(url: str, seconds: float, out: Output) -> None:
+    """--wait-for-app: one line when the wait begins (the app is not there yet), one when
+    it answers; giving up is a DeliveryError."""
+    from muxhook import replay as engine
+    from muxhook.errors import DeliveryError
+
+    began: list[float] = []
+
+    def waiting() -> None:
+        began.append(time.monotonic())
+        out.say(f"waiting up to {seconds:g} s for {url} to answer")
+
+    if not await engine.wait_for_app(url, seconds, on_waiting=waiting):
+        raise DeliveryError(
+            f"nothing accepted connections at {url} within {seconds:g} s (--wait-for-app)"
+        )
+    if began:
+        out.say(f"{url} answered after {time.monotonic() - began[0]:.1f} s")
 
 
 def _check_duplicates(results: list[Any], out: Output) -> None:
