@@ -20,8 +20,8 @@ __all__ = [
     "HOP_BY_HOP",
     "OrderedGate",
     "Route",
-    "forwardable_headers",
     "choose_routes",
+    "forwardable_headers",
     "parse_route",
     "parse_routes",
 ]

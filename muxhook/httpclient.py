@@ -97,9 +97,7 @@ class _Connection(asyncio.Protocol):
             if self.declared is None and not self.chunked:
                 # An answer with neither a length nor chunks ends with the connection.
                 status = self.parser.get_status_code()
-                self.answer.set_result(
-                    Response(status, b"".join(self.chunks), tuple(self.headers))
-                )
+                self.answer.set_result(Response(status, b"".join(self.chunks), tuple(self.headers)))
                 return
             # It said where its body ends, and the connection closed before that.
             if self.chunked:

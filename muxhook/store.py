@@ -694,8 +694,12 @@ class EventLog:
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             sql = self._attempts.format(", ".join("?" * len(chunk)))
-            for event_id, *fields, answered in self.conn.execute(sql, chunk):
-                attempts[event_id].append(Attempt(*fields, _decode_headers(answered)))
+            for event_id, at, target, status, latency, start, error, answered in self.conn.execute(
+                sql, chunk
+            ):
+                attempts[event_id].append(
+                    Attempt(at, target, status, latency, start, error, _decode_headers(answered))
+                )
         return [self._event(row, attempts[row[0]]) for row in rows]
 
     def _event(self, row: _Row, attempts: _Attempts) -> StoredEvent:

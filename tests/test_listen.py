@@ -270,9 +270,10 @@ def test_ack_immediate_retries_until_the_app_recovers(tmp_path: Path) -> None:
     assert len(app.requests) == 3
     # The event's line ends with its first attempt; each retry has a line of its own under it.
     assert re.search(
-        r"#1  mux  video\.asset\.ready  .*  ✓ valid  → 500 [\d.]+ ms \(retrying\)$", lines[0]
+        r"  #1 +mux +video\.asset\.ready +\S+ +✓ valid +→ 500 +[\d.]+ ms  \{\}  \(retrying\)$",
+        lines[0],
     )
-    assert re.fullmatch(r"    ↳ #1 attempt 2 → 500 [\d.]+ ms \(retrying\)", lines[1])
+    assert re.fullmatch(r"    ↳ #1 attempt 2 → 500 [\d.]+ ms  \{\}  \(retrying\)", lines[1])
     assert re.fullmatch(r"    ↳ #1 attempt 3 → 200 [\d.]+ ms", lines[2])
     assert all(line.count("→") == 1 for line in lines)
 

@@ -758,7 +758,13 @@ async def _serve(
         beside = asyncio.create_task(companion(flow, stop)) if companion else None
         failure: MuxhookError | None = None
         try:
-            await server.serve(sock, on_started=ready, grace=forward_timeout, stop=stop)
+            await server.serve(
+                sock,
+                on_started=ready,
+                grace=forward_timeout,
+                stop=stop,
+                on_signal=view.interrupted,
+            )
         finally:
             if watcher is not None:
                 watcher.cancel()
