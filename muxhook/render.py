@@ -214,6 +214,8 @@ class Output:
         self.result(f"attempts  {len(row.attempts) or 'none'}")
         for attempt in row.attempts:
             self.result("  " + self._attempt_text(attempt))
+            for name, value in attempt.response_headers:  # the app's answer (schema v3)
+                self.result(f"      {self.paint(_clean(name), 'blue')}: {_clean(value)}")
         self.result(f"body      {len(row.body)} bytes")
         try:
             data = json.loads(row.body)
@@ -377,8 +379,7 @@ def _point_at_devnull(stream: typing.TextIO) -> None:
 
 def printable_body(body: bytes, limit: int = 120) -> str:
     """The start of a body as one printable line (for response snippets)."""
-    text = body[:limit].decode("utf-8", "replace")
-    text = " ".join(text.split())
+    text = _clean(body[:limit].decode("utf-8", "replace"))
     return text + ("…" if len(body) > limit else "")
 
 
