@@ -16,7 +16,16 @@ from collections.abc import Iterator, Mapping
 
 from muxhook import providers
 
-__all__ = ["explain_header_shape", "explain_mismatch", "explain_missing"]
+__all__ = [
+    "REJECTS_SIGNATURE",
+    "app_rejected_valid",
+    "explain_header_shape",
+    "explain_mismatch",
+    "explain_missing",
+]
+
+#: The statuses with which an app says a request is not allowed in, signature included.
+REJECTS_SIGNATURE = frozenset({400, 401, 403})
 
 
 def explain_missing(name: str, headers: Mapping[str, str]) -> str | None:
@@ -174,3 +183,18 @@ def _keys_sorted(body: bytes) -> bool:
         return False
     keys = list(parsed) if isinstance(parsed, dict) else []
     return len(keys) >= 3 and keys == sorted(keys)
+
+
+def app_rejected_valid(label: str, status: int, resigned_from: str | None) -> str:
+    """Why an app may answer 400/401/403 to an event whose signature muxhook found valid:
+    the usual two mistakes, as a question to the developer."""
+    secret = (
+        f"the forward secret muxhook re-signs with (from {resigned_from})"
+        if resigned_from
+        else "this endpoint's signing secret"
+    )
+    return (
+        f"your app answered {status} to an event whose {label} signature is valid: does it "
+        "verify the raw body as received (not JSON parsed and serialised again), and is "
+        f"its secret {secret}?"
+    )

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
-from collections.abc import AsyncIterator, Iterable
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -19,8 +20,10 @@ __all__ = [
     "HOP_BY_HOP",
     "OrderedGate",
     "Route",
+    "choose_routes",
     "forwardable_headers",
     "parse_route",
+    "parse_routes",
 ]
 
 #: Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the ones the
@@ -45,7 +48,8 @@ HOP_BY_HOP = frozenset(
 
 
 class Route(NamedTuple):
-    """Where events go: every event, or those whose type matches ``pattern``."""
+    """One target of a route: every event (the fallback), or those whose type matches
+    ``pattern``. The ``Route`` values with the same pattern are one route's targets."""
 
     pattern: str | None
     url: str
@@ -71,6 +75,37 @@ def parse_route(text: str) -> Route:
             "event glob: 'video.asset.*=http://localhost:3000/hooks'"
         )
     return Route(pattern or None, url)
+
+
+#: A comma that starts another URL: ``GLOB=http://a,http://b`` is one route, two targets.
+_NEXT_URL = re.compile(r",\s*(?=https?://)")
+
+
+def parse_routes(texts: Iterable[str]) -> tuple[Route, ...]:
+    """Every ``--forward-to``, in order: ``[GLOB=]URL[,URL…]``, one ``Route`` per URL."""
+    routes: list[Route] = []
+    for text in texts:
+        pattern, sep, urls = text.partition("=")
+        if not sep or "://" in pattern or "/" in pattern:
+            pattern, sep, urls = "", "", text
+        for url in _NEXT_URL.split(urls):
+            routes.append(parse_route(f"{pattern}={url}" if pattern else url))
+    return tuple(routes)
+
+
+def choose_routes(routes: Sequence[Route], event_type: str | None) -> list[Route]:
+    """Where one event goes: the targets of the first pattern that matches its type (every
+    ``Route`` with that pattern), else the fallback's (the plain URLs); each URL once."""
+    chosen = None
+    for route in routes:
+        if route.pattern is not None and route.matches(event_type):
+            chosen = route.pattern
+            break
+    picked: dict[str, Route] = {}
+    for route in routes:
+        if route.pattern == chosen and route.url not in picked:
+            picked[route.url] = route
+    return list(picked.values())
 
 
 def forwardable_headers(

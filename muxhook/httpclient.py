@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-__all__ = ["ConnectionFailed", "Http1Pool", "Response"]
+__all__ = ["HEADERS_KEEP", "HEADER_VALUE_KEEP", "ConnectionFailed", "Http1Pool", "Response"]
 
 
 class ConnectionFailed(Exception):
@@ -31,10 +31,17 @@ class ConnectionFailed(Exception):
 
 
 class Response(typing.NamedTuple):
-    """The status and the first ``keep`` bytes of the body."""
+    """The status, the first ``keep`` bytes of the body, and the headers (at most
+    ``HEADERS_KEEP`` of them, each value cut to ``HEADER_VALUE_KEEP`` characters)."""
 
     status: int
     body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+#: Headers of the app's answer kept: enough to show what it said, never a page of cookies.
+HEADERS_KEEP = 32
+HEADER_VALUE_KEEP = 256
 
 
 class _Origin(typing.NamedTuple):
@@ -53,6 +60,7 @@ class _Connection(asyncio.Protocol):
         self.answer: asyncio.Future[Response] | None = None
         self.chunks: list[bytes] = []
         self.kept = 0
+        self.headers: list[tuple[str, str]] = []  # of the answer being read
         self.reusable = True
         self.headers_done = False  # of the final answer
         self.closed = False
@@ -88,7 +96,7 @@ class _Connection(asyncio.Protocol):
             if self.declared is None and not self.chunked:
                 # An answer with neither a length nor chunks ends with the connection.
                 status = self.parser.get_status_code()
-                self.answer.set_result(Response(status, b"".join(self.chunks)))
+                self.answer.set_result(Response(status, b"".join(self.chunks), tuple(self.headers)))
                 return
             # It said where its body ends, and the connection closed before that.
             if self.chunked:
@@ -109,9 +117,13 @@ class _Connection(asyncio.Protocol):
         self.interim = self.chunked = False
         self.declared = None
         self.size = 0
+        self.headers = []  # an interim answer's headers are not the final one's
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        # Only how the body ends matters here: should_keep_alive() reads Connection: close.
+        if len(self.headers) < HEADERS_KEEP:
+            text = value[:HEADER_VALUE_KEEP].decode("latin-1")
+            self.headers.append((name.decode("latin-1"), text))
+        # How the body ends; should_keep_alive() reads Connection: close.
         if len(name) == 14 and name.lower() == b"content-length" and value.isdigit():
             self.declared = int(value)
         elif len(name) == 17 and name.lower() == b"transfer-encoding":
@@ -140,7 +152,8 @@ class _Connection(asyncio.Protocol):
         if self.answer is not None and not self.answer.done():
             # Resolved only now, once the final answer has been read to its end: the pool
             # takes the connection back from here on.
-            self.answer.set_result(Response(self.parser.get_status_code(), b"".join(self.chunks)))
+            status = self.parser.get_status_code()
+            self.answer.set_result(Response(status, b"".join(self.chunks), tuple(self.headers)))
 
     # requests
     async def send(self, payload: bytes, deadline: float | None) -> Response:

@@ -145,6 +145,7 @@ class Listener:
         grace: float,
         stop: asyncio.Event | None = None,
         signals: bool = True,
+        on_signal: Callable[[int], None] | None = None,
     ) -> None:
         """Serve until SIGINT, SIGTERM or SIGHUP (or ``stop``), then finish: the requests
         in hand and the pipeline's forwards get ``grace`` seconds in all.
@@ -152,12 +153,17 @@ class Listener:
         SIGHUP is a closed terminal: it stops listen as gracefully as Ctrl-C. A second
         signal stops waiting; what is cut off is in the log (``Pipeline.drain``).
         ``signals=False`` leaves the signals alone (a loop outside the main thread cannot
-        handle them).
+        handle them). ``on_signal`` hears each stop signal's number as it arrives.
         """
         signals = signals and sys.platform != "win32"
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         forced = asyncio.Event()
+
+        def signalled(number: int) -> None:
+            if on_signal is not None:
+                on_signal(number)
+            request_stop()
 
         def request_stop() -> None:
             if stopping.is_set():
@@ -169,7 +175,7 @@ class Listener:
             sweeper = loop.create_task(self._sweep())
             if signals:
                 for sig in STOP_SIGNALS:
-                    loop.add_signal_handler(sig, request_stop)
+                    loop.add_signal_handler(sig, signalled, sig)
 
             def stop_set(task: asyncio.Task[bool]) -> None:
                 if not task.cancelled():  # cancelled on the way out: not a second stop

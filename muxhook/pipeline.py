@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from muxhook import fixtures, providers, signing
 from muxhook.errors import MuxhookError, SignatureError
-from muxhook.forward import OrderedGate, Route, forwardable_headers
+from muxhook.forward import OrderedGate, Route, choose_routes, forwardable_headers
 from muxhook.records import Attempt, Incoming, Resign, StoredEvent, Target
 from muxhook.secrets import fingerprint
 from muxhook.store import EventLog, GroupCommit
@@ -205,6 +205,7 @@ class Pipeline:
         self._due: dict[int, _Due] = {}  # row → forwards not finished yet
         self._resign = self._resign_record()
         self._targets: dict[tuple[tuple[Route, ...], bool], tuple[Target, ...]] = {}
+        self._routes: dict[str | None, list[Route]] = {}  # event type → its routes
 
     # -- the flow --------------------------------------------------------------
 
@@ -250,7 +251,7 @@ class Pipeline:
             for glob in self.settings.shown_events
         )
         refused = verdict == "invalid" and not self.settings.forward_invalid
-        routes = [r for r in self.settings.routes if r.matches(described.event_type)]
+        routes = self._routes_of(described.event_type)
         forwarding = not refused and shown and bool(routes) and self.sender is not None
         if trusted is not None and trusted.repeat:
             forwarding = False  # the first copy was forwarded (or failed, and is in the log)
@@ -377,6 +378,16 @@ class Pipeline:
         return Resign(
             self.settings.forward_secret_source, fingerprint(self.settings.forward_secret)
         )
+
+    def _routes_of(self, event_type: str | None) -> list[Route]:
+        """Where an event of this type goes (``forward.choose_routes``), worked out once
+        per type."""
+        found = self._routes.get(event_type)
+        if found is None:
+            if len(self._routes) > 1024:  # types come from the bodies: keep it bounded
+                self._routes.clear()
+            found = self._routes[event_type] = choose_routes(self.settings.routes, event_type)
+        return found
 
     def _targets_of(self, routes: list[Route], signed: bool) -> tuple[Target, ...]:
         """The targets stored with an event: its routes, with the ``-H`` headers and, when

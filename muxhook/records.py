@@ -56,6 +56,8 @@ class Attempt(NamedTuple):
     latency_ms: float | None
     response_start: bytes  # the first RESPONSE_KEEP bytes of the answer at most
     error: str | None  # why there was no usable answer (refused, timed out)
+    #: The headers of the app's answer, as it sent them (none kept by a v2 log).
+    response_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -206,6 +208,7 @@ def event_json(event: StoredEvent, *, body: bool = False) -> dict[str, typing.An
                 "status": attempt.status,
                 "latency_ms": attempt.latency_ms,
                 "error": attempt.error,
+                "response_headers": [list(pair) for pair in attempt.response_headers],
             }
             for attempt in event.attempts
         ],

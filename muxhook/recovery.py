@@ -38,7 +38,7 @@ _EVENT_COLUMNS = (
 )  # fmt: skip
 _ATTEMPT_COLUMNS = (
     "id", "event_id", "attempted_at", "target", "status", "latency_ms", "response_start",
-    "error",
+    "error", "response_headers",
 )  # fmt: skip
 _INSERT_EVENT = (
     "INSERT INTO events (id, received_at, method, path, headers, body, remote, provider,"
@@ -47,7 +47,7 @@ _INSERT_EVENT = (
 )
 _INSERT_ATTEMPT = (
     "INSERT INTO attempts (id, event_id, attempted_at, target, status, latency_ms,"
-    " response_start, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " response_start, error, response_headers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 _BAD_JSON_V1 = "SELECT id FROM events WHERE NOT json_valid(headers) LIMIT 1"
@@ -205,8 +205,8 @@ def _copy_rows(copy: Path, fresh: Path) -> tuple[int, int, list[tuple[int, int]]
             event = _event((rowid, *values[1:], *([None] * (16 - len(values)))))
             if event is not None:
                 events[rowid] = event
-        elif len(values) == 8 and rowid not in attempts:
-            attempt = _attempt((rowid, *values[1:]))
+        elif len(values) in (8, 9) and rowid not in attempts:  # an attempts row (v1-v2, v3)
+            attempt = _attempt((rowid, *values[1:], *([None] * (9 - len(values)))))
             if attempt is not None:
                 attempts[rowid] = attempt
     kept = [attempts[key] for key in sorted(attempts) if attempts[key][1] in events]
@@ -299,7 +299,13 @@ def _event(row: tuple[object, ...]) -> tuple[object, ...] | None:
 
 
 def _attempt(row: tuple[object, ...]) -> tuple[object, ...] | None:
-    rowid, event_id, attempted_at, target, status, latency, answer, error = row
+    rowid, event_id, attempted_at, target, status, latency, answer, error, answered = row
+    if isinstance(answered, str):
+        try:
+            json.loads(answered)
+        except ValueError:
+            answered = None  # the headers are a note; the attempt itself still counts
+    row = (*row[:8], answered)
     if not (
         isinstance(rowid, int)
         and isinstance(event_id, int)
@@ -309,6 +315,7 @@ def _attempt(row: tuple[object, ...]) -> tuple[object, ...] | None:
         and (latency is None or isinstance(latency, float | int))
         and isinstance(answer, bytes)
         and (error is None or isinstance(error, str))
+        and (answered is None or isinstance(answered, str))
     ):
         return None
     return row

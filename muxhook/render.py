@@ -16,6 +16,7 @@ import sys
 import typing
 from collections.abc import Mapping
 
+from muxhook.records import RESPONSE_KEEP
 from muxhook.subscribers import Subscriber
 
 if typing.TYPE_CHECKING:
@@ -168,22 +169,17 @@ class Output:
             # `log replay --to` elsewhere does not), or any for an event without targets.
             urls = {target.url for target in row.targets}
             own = [a for a in row.attempts if not urls or a.target in urls]
-            last = own[-1] if own else None
-            forward = ""
-            if last is not None:
-                forward = f"→ {last.status}" if last.status is not None else "→ failed"
             self.result(
-                "  ".join(
-                    [
-                        f"#{row.id}",
-                        _when(row.received_at),
-                        row.provider or "?",
-                        row.event_type or f"({row.method} {row.path})",
-                        _short(row.object_id),
-                        self._verdict(row.verdict, row.duplicate),
-                        forward,
-                    ]
-                ).rstrip()
+                self.event_columns(
+                    _when(row.received_at),
+                    row.id,
+                    row.provider,
+                    row.event_type or f"({row.method} {row.path})",
+                    row.object_id,
+                    row.verdict,
+                    self.forward_cells(own[-1] if own else None),
+                    [self.paint("(duplicate)", "yellow")] if row.duplicate else [],
+                )
             )
 
     def log_event(self, row: StoredEvent) -> None:
@@ -218,6 +214,8 @@ class Output:
         self.result(f"attempts  {len(row.attempts) or 'none'}")
         for attempt in row.attempts:
             self.result("  " + self._attempt_text(attempt))
+            for name, value in attempt.response_headers:  # the app's answer (schema v3)
+                self.result(f"      {self.paint(_clean(name), 'blue')}: {_clean(value)}")
         self.result(f"body      {len(row.body)} bytes")
         try:
             data = json.loads(row.body)
@@ -287,6 +285,50 @@ class Output:
         }.get(verdict or "", self.paint("· unverified", "yellow"))
         return text + (self.paint(" (duplicate)", "yellow") if duplicate else "")
 
+    def event_columns(
+        self,
+        when: str,
+        row: int,
+        provider: str | None,
+        event_type: str,
+        object_id: str | None,
+        verdict: str | None,
+        outcome: str,
+        notes: typing.Sequence[str] = (),
+    ) -> str:
+        """One event as aligned columns (``listen`` and ``log list`` alike): time, id,
+        provider, type, object, verdict, then ``outcome`` (``forward_cells``) and notes.
+        Each column has a fixed width; a longer value is cut with "…"."""
+        word, colour = _VERDICTS.get(verdict or "", ("· unverified", "yellow"))
+        cells = [
+            self.paint(when, "dim"),
+            f"#{row}".ljust(_ID_WIDTH),
+            _fit(provider or "?", _PROVIDER_WIDTH),
+            _fit(event_type, _TYPE_WIDTH),
+            _fit(object_id or "-", _OBJECT_WIDTH),
+            self.paint(word, colour) + " " * (_VERDICT_WIDTH - len(word)),
+            outcome,
+            *notes,
+        ]
+        return "  ".join(cells).rstrip()
+
+    def forward_cells(self, attempt: Attempt | None) -> str:
+        """The app's status and the latency, as two aligned columns, and after them what
+        the app said when it was not 2xx (its body's first line, or why there was no
+        answer); empty for no attempt."""
+        if attempt is None:
+            return ""
+        latency = "" if attempt.latency_ms is None else f"{attempt.latency_ms:.1f} ms"
+        if attempt.status is None:
+            status, colour, said = "failed", "red", _clean(attempt.error or "", _SAID_WIDTH)
+        else:
+            status = str(attempt.status)
+            colour = "green" if 200 <= attempt.status < 300 else "red"
+            said = "" if colour == "green" else app_said(attempt.response_start)
+        cells = "→ " + self.paint(status, colour) + " " * (_STATUS_WIDTH - 2 - len(status))
+        cells += "  " + latency.rjust(_LATENCY_WIDTH)
+        return cells + (f"  {said}" if said else "")
+
     # -- trigger --------------------------------------------------------------
 
     def request_line(self, url: str, event_type: str | None, provider: str) -> None:
@@ -337,8 +379,7 @@ def _point_at_devnull(stream: typing.TextIO) -> None:
 
 def printable_body(body: bytes, limit: int = 120) -> str:
     """The start of a body as one printable line (for response snippets)."""
-    text = body[:limit].decode("utf-8", "replace")
-    text = " ".join(text.split())
+    text = _clean(body[:limit].decode("utf-8", "replace"))
     return text + ("…" if len(body) > limit else "")
 
 
@@ -407,6 +448,64 @@ def _short(value: str | None, width: int = 14) -> str:
     if not value:
         return "-"
     return value if len(value) <= width else value[: width - 1] + "…"
+
+
+# The columns of an event's line, in ``listen`` and ``log list``: fixed widths, so that
+# the lines of a burst line up; a longer value is cut with "…" (an id never is).
+_ID_WIDTH = 5
+_PROVIDER_WIDTH = 10  # "cloudflare"
+_TYPE_WIDTH = 32
+_OBJECT_WIDTH = 14
+_VERDICT_WIDTH = 12  # "· unverified"
+_STATUS_WIDTH = 8  # "→ failed"
+_LATENCY_WIDTH = 8
+#: At most this many characters of what an app said, on an event's line.
+_SAID_WIDTH = 80
+#: ``-v``: the start of an app's answer, at most this many lines of this many characters.
+_ANSWER_LINES = 20
+_ANSWER_WIDTH = 160
+_VERDICTS = {
+    "valid": ("✓ valid", "green"),
+    "invalid": ("✗ invalid", "red"),
+    "rejected": ("✗ rejected", "red"),
+}
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` characters: padded, or cut with "…"."""
+    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
+
+
+def _clean(text: str, width: int | None = None) -> str:
+    """``text`` as one line of data: control characters (a terminal's escape sequences
+    among them) shown as ``\\xNN``, runs of whitespace as one space, cut to ``width``."""
+    text = " ".join(text.split())
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    if width is not None and len(text) > width:
+        return text[: width - 1] + "…"
+    return text
+
+
+def app_said(body: bytes, width: int = _SAID_WIDTH) -> str:
+    """What an app's answer says, in one line for an event's line: its first line that
+    is not blank; from a Python traceback, its last line (the exception); from an HTML
+    page, its title."""
+    text = body.decode("utf-8", "replace")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = lines[0]
+    if first.startswith("Traceback (most recent call last)") and len(lines) > 1:
+        first = lines[-1]
+    elif first.lower().startswith(("<!doctype html", "<html")):
+        import re
+
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        if title and title.group(1).strip():
+            import html
+
+            first = html.unescape(title.group(1))
+    return _clean(first, width)
 
 
 class StreamView(Subscriber):
@@ -500,6 +599,7 @@ class TerminalView(StreamView):
         self.lines = lines
         self.verbose = verbose
         self._waiting: set[int] = set()  # rows whose line waits for their first outcome
+        self._hinted: set[tuple[str, int]] = set()  # (target, status) already explained
 
     # -- Subscriber --------------------------------------------------------------
 
@@ -514,24 +614,26 @@ class TerminalView(StreamView):
         self._flush_soon()
 
     def delivered(self, event: Delivered) -> None:
-        """The first outcome ends the event's line; every later one has a line of its own."""
-        if not self.lines:
-            return
-        received = event.received
-        several = len(received.targets) > 1
-        if received.row in self._waiting:
-            self._waiting.discard(received.row)
-            self._line(received, event)
-        else:
-            what = f"attempt {event.number}" if event.number > 1 else "forward"
-            if event.number == 0:
-                what = "cut off"
-            where = f" to {event.attempt.target}" if several else ""
-            self.out.result(
-                f"    {self.out.paint('↳', 'dim')} #{received.row} {what}{where} "
-                + self._outcome(event.attempt)
-                + self._next(event)
-            )
+        """The first outcome ends the event's line; every later one has a line of its own,
+        under it, naming its target when the event has several."""
+        if self.lines:
+            received = event.received
+            if received.row in self._waiting:
+                self._waiting.discard(received.row)
+                self._line(received, event)
+            else:
+                what = f"attempt {event.number}" if event.number > 1 else "forward"
+                if event.number == 0:
+                    what = "cut off"
+                where = f" to {event.attempt.target}" if len(received.targets) > 1 else ""
+                self.out.result(
+                    f"    {self.out.paint('↳', 'dim')} #{received.row} {what}{where} "
+                    + self._outcome(event.attempt)
+                    + self._next(event)
+                )
+                if self.verbose:
+                    self._answer(event.attempt)
+        self._hint(event)
         self._flush_soon()
 
     def slow(self, event: Delivered, limit: float, provider: str) -> None:
@@ -631,61 +733,116 @@ class TerminalView(StreamView):
     # -- lines -----------------------------------------------------------------
 
     def _line(self, event: Received, first: Delivered | None) -> None:
-        described = event.described
-        verdict = {
-            "valid": self.out.paint("✓ valid", "green"),
-            "invalid": self.out.paint("✗ invalid", "red"),
-        }.get(event.verdict, self.out.paint("· unverified", "yellow"))
+        notes = []
+        if first is not None:
+            outcome = self.out.forward_cells(first.attempt)
+            if not first.final:
+                notes.append("(retrying)")
+            if len(event.targets) > 1:
+                notes.append(f"to {first.attempt.target}")
+        elif event.verdict == "invalid":  # a stream event ("SSE") had nobody to answer 401
+            outcome = "not forwarded" if event.incoming.method == "SSE" else "not forwarded (401)"
+        else:
+            outcome = "recorded"
         if event.duplicate:
-            verdict += self.out.paint(" (duplicate)", "yellow")
+            notes.append(self.out.paint("(duplicate)", "yellow"))
         if event.signature_headers > 1:
             # Judged as Node hands them to an app: joined with ", " (see pipeline.as_node_sees).
-            verdict += self.out.paint(f" ({event.signature_headers} signature headers)", "yellow")
-        if first is not None:
-            forward = self._outcome(first.attempt) + self._next(first)
-            if len(event.targets) > 1:
-                forward += f" ({first.attempt.target})"
-        elif event.verdict == "invalid":  # a stream event ("SSE") had nobody to answer 401
-            forward = "not forwarded" if event.incoming.method == "SSE" else "not forwarded (401)"
-        else:
-            forward = "recorded"
-        line = "  ".join(
-            [
-                self.out.paint(_clock(event.incoming.received_at), "dim"),
-                f"#{event.row}",
-                event.provider or "?",
-                described.event_type or "(no type)",
-                _short(described.object_id),
-                verdict,
-                forward,
-            ]
+            notes.append(self.out.paint(f"({event.signature_headers} signature headers)", "yellow"))
+        self.out.result(
+            self.out.event_columns(
+                _clock(event.incoming.received_at),
+                event.row,
+                event.provider,
+                event.described.event_type or "(no type)",
+                event.described.object_id,
+                event.verdict,
+                outcome,
+                notes,
+            )
         )
-        self.out.result(line)
         if event.reason:
-            self.out.result("    " + self.out.paint(event.reason, "red"))
+            self.out.result("    " + self.out.paint(_clean(event.reason), "red"))
         if self.verbose:
             self._details(event)
+            if first is not None:
+                self._answer(first.attempt)
 
     def _outcome(self, attempt: Attempt) -> str:
+        """An attempt's outcome on a line of its own: one arrow, the status, the latency,
+        and what the app said when it was not 2xx."""
         timing = "" if attempt.latency_ms is None else f" {attempt.latency_ms:.1f} ms"
         if attempt.status is not None:
-            colour = "green" if 200 <= attempt.status < 300 else "red"
-            return f"→ {self.out.paint(str(attempt.status), colour)}{timing}"
-        return f"→ {self.out.paint('failed', 'red')}{timing}: {attempt.error}"
+            ok = 200 <= attempt.status < 300
+            said = "" if ok else app_said(attempt.response_start)
+            status = self.out.paint(str(attempt.status), "green" if ok else "red")
+            return f"→ {status}{timing}" + (f"  {said}" if said else "")
+        error = _clean(attempt.error or "", _SAID_WIDTH)
+        return f"→ {self.out.paint('failed', 'red')}{timing}: {error}"
 
     @staticmethod
     def _next(event: Delivered) -> str:
-        return "" if event.final else " (retrying)"
+        return "" if event.final else "  (retrying)"
 
     def _details(self, event: Received) -> None:
         for name, value in event.incoming.headers:
-            self.out.result(f"    {self.out.paint(name, 'blue')}: {value}")
+            self.out.result(f"    {self.out.paint(name, 'blue')}: {_clean(value)}")
         try:
             data = json.loads(event.incoming.body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             self.out.result(f"    ({len(event.incoming.body)} bytes, not JSON)")
             return
         self.out.pretty_json(data)
+
+    def _answer(self, attempt: Attempt) -> None:
+        """``-v``: the app's answer to one attempt, its headers and the start of its body,
+        as data (each line cleaned of control characters)."""
+        if attempt.status is None:
+            return
+        self.out.result(f"    your app's answer ({attempt.target}): {attempt.status}")
+        for name, value in attempt.response_headers:
+            self.out.result(f"      {self.out.paint(_clean(name), 'blue')}: {_clean(value)}")
+        body = attempt.response_start
+        if not body:
+            return
+        text = body.decode("utf-8", "replace").splitlines()
+        for line in text[:_ANSWER_LINES]:
+            self.out.result("      | " + _clean(line, _ANSWER_WIDTH))
+        if len(text) > _ANSWER_LINES or len(body) >= RESPONSE_KEEP:
+            self.out.result("      | …")
+
+    def _hint(self, event: Delivered) -> None:
+        """Once per target and status: the app refused (400/401/403) an event whose
+        signature muxhook found valid, and the two usual reasons why."""
+        from muxhook import diagnose, providers
+
+        received, status = event.received, event.attempt.status
+        if received.verdict != "valid" or status not in diagnose.REJECTS_SIGNATURE:
+            return
+        key = (event.attempt.target, status)
+        if key in self._hinted:
+            return
+        self._hinted.add(key)
+        label = providers.get(received.provider).LABEL if received.provider else "its"
+        target = next((t for t in received.targets if t.url == event.attempt.target), None)
+        resigned = target.resign.source if target is not None and target.resign else None
+        hint = diagnose.app_rejected_valid(label, status, resigned)
+        if self.lines:  # under the event's line, on stdout with it
+            self.out.result("    " + self.out.paint("hint:", "yellow") + " " + hint)
+        else:  # stdout is JSON lines
+            self.out.say(self.out.paint("hint:", "yellow", self.out.stderr) + " " + hint)
+
+    def interrupted(self, signum: int) -> None:
+        """A stop signal arrived. After Ctrl-C a terminal that echoes it has written ``^C``
+        and left the cursor there: end that line, so nothing lands on it."""
+        import signal
+
+        if signum != signal.SIGINT:
+            return
+        for stream in (self.out.stderr, self.out.stdout):
+            if _echoes_control(stream):
+                self.out._write(stream, "\n", flush=True)
+                return
 
     def draining(self, forwards: int, seconds: float) -> None:
         """listen is stopping and waits for forwards: how many, and for how long at most."""
@@ -718,6 +875,25 @@ class TerminalView(StreamView):
             f"{count} not delivered: {_ids(left)}{why}; "
             f"'muxhook log replay --failed' sends {'them' if len(left) != 1 else 'it'} again"
         )
+
+
+def _echoes_control(stream: typing.TextIO) -> bool:
+    """Whether ``stream`` is a terminal that echoes control characters (Ctrl-C as ``^C``)."""
+    try:
+        if not stream.isatty():
+            return False
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return False
+    try:
+        import termios
+    except ImportError:  # Windows: its console shows ^C too
+        return True
+    try:
+        local_modes = termios.tcgetattr(fd)[3]
+    except termios.error:
+        return False
+    return bool(local_modes & termios.ECHO and local_modes & termios.ECHOCTL)
 
 
 def _phrase(status: int) -> str:

@@ -66,7 +66,7 @@ class HttpSender:
             latency = (time.perf_counter() - started) * 1000
             return Attempt(started_wall, url, None, latency, b"", unreachable_hint(url, failure))
         latency = (time.perf_counter() - started) * 1000
-        return Attempt(started_wall, url, answer.status, latency, answer.body, None)
+        return Attempt(started_wall, url, answer.status, latency, answer.body, None, answer.headers)
 
 
 def check_url(url: str, option: str = "--to") -> str:

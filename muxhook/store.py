@@ -21,7 +21,10 @@ Schema (``PRAGMA user_version`` is its version; ``_MIGRATIONS`` moves a file up)
 - ``attempts``: one row per forwarding attempt, in order.
 
 v1 had no ``targets``: its events keep NULL there, and take their status from their
-latest attempt, whatever its URL, as v1 did.
+latest attempt, whatever its URL, as v1 did. v3 adds ``attempts.response_headers`` (the
+headers of the app's answer, as JSON); the attempts of older files keep NULL there, read
+as no headers. A file of an older version is read as it is (``read_only``), and migrated
+the first time it is written.
 
 Speed: the listener calls ``record``, ``set_verdict`` and ``add_attempt`` on its hot
 path, so each is one statement and one commit on a long-lived connection, with
@@ -89,7 +92,7 @@ __all__ = [
     "prune",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _CHUNK = 500  # ids per ``IN (...)``: well under SQLite's oldest limit of 999 variables
 
@@ -198,8 +201,14 @@ CREATE TRIGGER attempts_set_delivered AFTER INSERT ON attempts BEGIN
 END;
 """
 
+# v3: the headers of the app's answer to each attempt, as JSON [[name, value], ...]
+# (``listen -v``, ``log show``). Added, not rewritten: older attempts keep NULL.
+_V3 = """
+ALTER TABLE attempts ADD COLUMN response_headers TEXT;
+"""
+
 #: _MIGRATIONS[n] takes a file from user_version n to n + 1.
-_MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 _OURS = {"events", "attempts"}
 
 _INSERT = (
@@ -221,9 +230,8 @@ _VERDICT = (
     " verdict = ?, reason = ?, duplicate = ? WHERE id = ?"
 )
 _ATTEMPT = (
-    "INSERT INTO attempts"
-    " (event_id, attempted_at, target, status, latency_ms, response_start, error)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO attempts (event_id, attempted_at, target, status, latency_ms,"
+    " response_start, error, response_headers) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _ANY_ID = 2**63 - 1  # above every row id SQLite can give
 _SCHEMA = "SELECT type, name, rootpage FROM sqlite_master"
@@ -234,9 +242,10 @@ _COLUMNS = (
 )
 _COLUMNS_V1 = _COLUMNS.replace(", targets FROM", ", NULL FROM")  # a v1 file read as it is
 _ATTEMPTS = (
-    "SELECT event_id, attempted_at, target, status, latency_ms, response_start, error"
-    " FROM attempts WHERE event_id IN ({}) ORDER BY id"
+    "SELECT event_id, attempted_at, target, status, latency_ms, response_start, error,"
+    " response_headers FROM attempts WHERE event_id IN ({}) ORDER BY id"
 )
+_ATTEMPTS_V2 = _ATTEMPTS.replace(" response_headers FROM", " NULL FROM")  # v1, v2 as they are
 _MARKS = (
     "SELECT coalesce((SELECT max(id) FROM events), 0), coalesce((SELECT max(id) FROM attempts), 0)"
 )
@@ -292,6 +301,7 @@ class EventLog:
         else:
             self._conn, version = _open(self.path, self.timeout), SCHEMA_VERSION
         self._columns = _COLUMNS if version >= 2 else _COLUMNS_V1
+        self._attempts = _ATTEMPTS if version >= 3 else _ATTEMPTS_V2
         # Filters on the type are fnmatch's own, so they mean what they mean everywhere else
         # (routes, --events); the cost over GLOB on a full scan is small (benchmarks/).
         self._conn.create_function("muxhook_fnmatch", 2, _fnmatch, deterministic=True)
@@ -420,6 +430,7 @@ class EventLog:
             attempt.latency_ms,
             bytes(attempt.response_start[:RESPONSE_KEEP]),
             attempt.error,
+            _encode_headers(attempt.response_headers) if attempt.response_headers else None,
         )
         if event_id < self._floor:
             return  # its event is in the file that was at the path before (LogReplaced)
@@ -688,9 +699,13 @@ class EventLog:
         keys = list(attempts)
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
-            sql = _ATTEMPTS.format(", ".join("?" * len(chunk)))
-            for event_id, *fields in self.conn.execute(sql, chunk):
-                attempts[event_id].append(Attempt(*fields))
+            sql = self._attempts.format(", ".join("?" * len(chunk)))
+            for event_id, at, target, status, latency, start, error, answered in self.conn.execute(
+                sql, chunk
+            ):
+                attempts[event_id].append(
+                    Attempt(at, target, status, latency, start, error, _decode_headers(answered))
+                )
         return [self._event(row, attempts[row[0]]) for row in rows]
 
     def _event(self, row: _Row, attempts: _Attempts) -> StoredEvent:
@@ -762,6 +777,17 @@ def _encode_headers(headers: Sequence[tuple[str, str]]) -> str:
 
 
 _quote = json.encoder.encode_basestring_ascii
+
+
+def _decode_headers(text: str | None) -> tuple[tuple[str, str], ...]:
+    """The headers of an app's answer as stored (``_encode_headers``); none for NULL (an
+    attempt of a v1 or v2 log), or for a value that does not read."""
+    if not text:
+        return ()
+    try:
+        return tuple((str(name), str(value)) for name, value in json.loads(text))
+    except (ValueError, TypeError):
+        return ()
 
 
 # -- opening --------------------------------------------------------------------

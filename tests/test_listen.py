@@ -270,9 +270,10 @@ def test_ack_immediate_retries_until_the_app_recovers(tmp_path: Path) -> None:
     assert len(app.requests) == 3
     # The event's line ends with its first attempt; each retry has a line of its own under it.
     assert re.search(
-        r"#1  mux  video\.asset\.ready  .*  ✓ valid  → 500 [\d.]+ ms \(retrying\)$", lines[0]
+        r"  #1 +mux +video\.asset\.ready +\S+ +✓ valid +→ 500 +[\d.]+ ms  \{\}  \(retrying\)$",
+        lines[0],
     )
-    assert re.fullmatch(r"    ↳ #1 attempt 2 → 500 [\d.]+ ms \(retrying\)", lines[1])
+    assert re.fullmatch(r"    ↳ #1 attempt 2 → 500 [\d.]+ ms  \{\}  \(retrying\)", lines[1])
     assert re.fullmatch(r"    ↳ #1 attempt 3 → 200 [\d.]+ ms", lines[2])
     assert all(line.count("→") == 1 for line in lines)
 
@@ -515,3 +516,175 @@ def test_extra_headers_and_forward_secret(tmp_path: Path, app: RecordingApp, sdk
     header = arrived.header("Mux-Signature") or ""
     assert sdk.verify(arrived.body, header, "the-apps-own-secret-0001", time.time())["ok"]
     assert not sdk.verify(arrived.body, header, SECRET, time.time())["ok"]
+
+
+# -- what the app said, routes, columns (issue 12) ----------------------------------------------
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / "mux" / f"{name}.json").read_bytes()
+
+
+def test_a_non_2xx_answer_shows_what_the_app_said_and_v_shows_the_answer(tmp_path: Path) -> None:
+    first_answer = b"KeyError: 'passthrough' in handle_webhook\nmore detail on the next line\n"
+    answers = iter(
+        [
+            (500, first_answer),
+            (500, b"\x1b[31mboom " + b"x" * 300),
+        ]
+    )
+    db = tmp_path / "e.db"
+    with (
+        serve(RecordingApp(lambda _: next(answers))) as app,
+        listen_locally(tmp_path, db, "-f", app.url, "-v", env=ENV) as listener,
+    ):
+        for body in (ASSET_READY, fixture("video.asset.created")):
+            assert post(listener.url, body, signed(body)).status_code == 500
+        listener.wait_for_line("| \\x1b[31mboom")
+    out = listener.stdout
+    first = next(line for line in out if "#1" in line and "video.asset.ready" in line)
+    assert re.search(r"→ 500 +[\d.]+ ms  KeyError: 'passthrough' in handle_webhook$", first)
+    answer = out.index(f"    your app's answer ({app.url}): 500")
+    shown_answer = out[answer + 1 : answer + 7]  # http.server adds Server and Date first
+    assert "      Content-Type: application/json" in shown_answer
+    assert f"      Content-Length: {len(first_answer)}" in shown_answer
+    body_at = shown_answer.index("      | KeyError: 'passthrough' in handle_webhook")
+    assert shown_answer[body_at + 1] == "      | more detail on the next line"
+    assert all(line.startswith("      ") and ": " in line for line in shown_answer[:body_at])
+    second = next(line for line in out if "#2" in line and "video.asset.created" in line)
+    assert "\x1b" not in "\n".join(out)  # the app's escape sequence is shown, not obeyed
+    assert second.endswith("→ 500" + second.split("→ 500")[1])
+    said = second.split(" ms  ", 1)[1]
+    assert said.startswith("\\x1b[31mboom xxx") and said.endswith("…") and len(said) == 80
+    assert max(len(line) for line in out) < 200
+    shown = muxhook(tmp_path, "log", "show", "1", "--db", str(db)).stdout
+    assert "      Content-Type: application/json" in shown
+    as_json = json.loads(muxhook(tmp_path, "log", "show", "1", "--json", "--db", str(db)).stdout)
+    assert ["Content-Type", "application/json"] in as_json["attempts"][0]["response_headers"]
+
+
+def test_an_app_refusing_a_valid_signature_gets_one_hint(tmp_path: Path) -> None:
+    def refuses(_: Received) -> tuple[int, bytes]:
+        return 401, b'{"error":"invalid signature"}'
+
+    with (
+        serve(RecordingApp(refuses)) as app,
+        listen_locally(tmp_path, tmp_path / "e.db", "-f", app.url, env=ENV) as listener,
+    ):
+        for _ in range(2):
+            assert post(listener.url, ASSET_READY, signed(ASSET_READY)).status_code == 401
+        listener.wait_for_stdout(3)
+    hints = [line for line in listener.stdout if "hint:" in line]
+    assert hints == [
+        "    hint: your app answered 401 to an event whose Mux signature is valid: does it "
+        "verify the raw body as received (not JSON parsed and serialised again), and is its "
+        "secret this endpoint's signing secret?"
+    ]
+    assert listener.stdout.index(hints[0]) == 1  # under the first event's line
+    assert "→ 401" in listener.stdout[0] and '{"error":"invalid signature"}' in listener.stdout[0]
+
+
+def test_an_event_goes_to_its_first_matching_route_and_fans_out_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    with (
+        serve(RecordingApp()) as live,
+        serve(RecordingApp()) as main,
+        serve(RecordingApp()) as uploads,
+        listen_locally(
+            tmp_path,
+            tmp_path / "e.db",
+            "-f",
+            main.url,
+            "-f",
+            f"video.live_stream.*={live.url}",
+            "-f",
+            f"video.upload.*={uploads.url},{main.url}",
+            "-f",
+            f"video.*={live.url}",  # never reached by the types above: an earlier one matches
+            env=ENV,
+        ) as listener,
+    ):
+        names = ("video.live_stream.active", "video.asset.ready", "video.upload.created")
+        for name in names:
+            body = fixture(name)
+            assert post(listener.url, body, signed(body)).status_code == 200
+        listener.wait_for_stdout(3)
+        listener.wait_for_line("↳ #3 forward to")
+
+    def types(app: RecordingApp) -> list[str]:
+        return [json.loads(r.body)["type"] for r in app.requests]
+
+    assert types(live) == ["video.live_stream.active", "video.asset.ready"]
+    assert types(main) == ["video.upload.created"]
+    assert types(uploads) == ["video.upload.created"]
+    said = "\n".join(listener.stderr)
+    assert f"  forwarding to {main.url} (every other event)" in said
+    assert f"  forwarding to {live.url} (events video.live_stream.*)" in said
+    lines = listener.stdout
+    assert not any(f"to {live.url}" in line for line in lines)  # one target: not named
+    upload = next(line for line in lines if "video.upload.created" in line)
+    other = next(line for line in lines if "↳ #3 forward to" in line)
+    named = {upload.rsplit("  to ", 1)[1], other.split(" forward to ", 1)[1].split(" → ")[0]}
+    assert named == {uploads.url, main.url}
+
+
+def test_ack_immediate_says_the_platform_gets_200_once_recorded(tmp_path: Path) -> None:
+    port = free_port()
+    with listen_locally(
+        tmp_path,
+        tmp_path / "e.db",
+        "-f",
+        f"http://127.0.0.1:{port}/hooks",
+        "--ack",
+        "immediate",
+        "--retries",
+        "0",
+        env=ENV,
+    ) as listener:
+        assert post(listener.url, ASSET_READY, signed(ASSET_READY)).status_code == 200
+        listener.wait_for_stdout(1)
+    said = "\n".join(listener.stderr)
+    assert "the platform gets 200 once an event is recorded (--ack immediate)" in said
+    assert "502" not in said
+    assert f"is your app running on port {port}?); events are recorded and answered 200" in said
+
+
+def test_lines_of_listen_and_log_list_line_up_in_columns(tmp_path: Path, app: RecordingApp) -> None:
+    names = (
+        "video.asset.ready",
+        "video.upload.asset_created",
+        "video.asset.static_renditions.preparing",  # longer than the type column
+        "video.live_stream.active",
+    )
+    db = tmp_path / "e.db"
+    with listen_locally(tmp_path, db, "-f", app.url, env=ENV) as listener:
+        for name in names:
+            body = fixture(name)
+            post(listener.url, body, signed(body))
+        lines = listener.wait_for_stdout(len(names))
+    listed = muxhook(tmp_path, "log", "list", "--db", str(db)).stdout.splitlines()
+    for shown in (lines, listed):
+        assert len(shown) == len(names)
+        for mark in ("#", "mux", "✓ valid", "→ 200"):
+            assert len({line.index(mark) for line in shown}) == 1, (mark, shown)
+        assert len({line.index(" ms") for line in shown}) == 1, shown
+        assert any("video.asset.static_renditions.p…  " in line for line in shown)
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d  #1     mux         video\.asset\.ready +\S+ +✓ valid +→ 200 +"
+        r"[\d.]+ ms",
+        lines[0],
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  #4     mux  .*", listed[0])
+
+
+def test_what_an_app_said_is_its_first_line_a_tracebacks_exception_or_a_pages_title() -> None:
+    from muxhook.render import app_said
+
+    assert app_said(b"\n\n  bad request: no type  \nsecond") == "bad request: no type"
+    traceback = b"Traceback (most recent call last):\n  File \"app.py\"\nKeyError: 'passthrough'\n"
+    assert app_said(traceback) == "KeyError: 'passthrough'"
+    page = b"<!DOCTYPE html>\n<html><head><title>KeyError at /hooks &amp; more</title>"
+    assert app_said(page) == "KeyError at /hooks & more"
+    assert app_said(b"") == ""
+    assert app_said(b"a\tb\x07c" + b"d" * 100, 10) == "a b\\x07cd…"  # the … counted

@@ -227,7 +227,7 @@ def test_a_forward_cut_off_at_stop_is_counted_failed_named_and_in_the_log(
         "1 event not delivered: #1 (cut off when muxhook stopped); "
         "'muxhook log replay --failed' sends it again",
     ]
-    assert any(line.endswith(f"→ failed: {cut_off}") for line in listener.stdout)
+    assert any("→ failed" in line and line.endswith(cut_off) for line in listener.stdout)
     (row,) = failed_rows(tmp_path, db)
     attempts = row["attempts"]
     assert isinstance(attempts, list)

@@ -850,7 +850,45 @@ def test_a_v1_log_is_read_as_it_is_and_migrated_when_written(tmp_path: Path) -> 
         assert got is not None and got.status == "ok"
     raw = sqlite3.connect(path)
     try:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        raw.close()
+
+
+def v2_log(path: Path) -> None:
+    """A log as muxhook wrote it before the app's answer headers were kept (schema v2)."""
+    v1_log(path)
+    raw = sqlite3.connect(path)
+    raw.executescript(store._V2 + "PRAGMA user_version = 2;")
+    raw.close()
+
+
+def test_a_v2_log_reads_as_it_is_and_keeps_answer_headers_once_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    v2_log(path)
+    with EventLog(path, read_only=True) as reader:
+        old = reader.get(2)
+        assert old is not None and old.attempts[0].status == 500
+        assert old.attempts[0].response_headers == ()
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 2  # reading changed nothing
+    raw.close()
+    answered = Attempt(
+        2.0, APP, 500, 1.0, b"KeyError", None, (("Content-Type", "text/plain"), ("X-Req", "7"))
+    )
+    with EventLog(path) as log:
+        log.add_attempt(2, answered)
+        got = log.get(2)
+    assert got is not None
+    assert [a.response_headers for a in got.attempts] == [(), answered.response_headers]
+    assert records.event_json(got)["attempts"][1]["response_headers"] == [
+        ["Content-Type", "text/plain"],
+        ["X-Req", "7"],
+    ]
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         raw.close()

@@ -202,7 +202,7 @@ def listen(out: Output, options: ListenOptions, *, stop: asyncio.Event | None = 
     """Receive webhooks through a tunnel, or from the Mux API's event stream: record, verify, show
     and forward each one."""
     from muxhook import listener, pipeline, providers
-    from muxhook.forward import parse_route
+    from muxhook.forward import parse_routes
     from muxhook.headers import parse_extra_headers
     from muxhook.render import JsonLines, TerminalView
     from muxhook.store import EventLog, default_db_path
@@ -211,7 +211,7 @@ def listen(out: Output, options: ListenOptions, *, stop: asyncio.Event | None = 
         providers.get(options.provider)
     if options.concurrency < 1 or options.retries < 0 or options.forward_timeout <= 0:
         raise UsageError("--concurrency must be ≥ 1, --retries ≥ 0 and --forward-timeout > 0")
-    routes = tuple(parse_route(text) for text in list(options.forward_to))
+    routes = parse_routes(options.forward_to)
     extra = parse_extra_headers(list(options.header))
     limit = _parse_size(options.max_body)
     url_path = options.path or f"/webhooks/{options.provider or providers.DEFAULT}"
@@ -239,10 +239,7 @@ def listen(out: Output, options: ListenOptions, *, stop: asyncio.Event | None = 
         raise
     out.say(f"  recording every request to {log_path}")
     if routes:
-        for route in routes:
-            only = f" (events {route.pattern})" if route.pattern else ""
-            out.say(f"  forwarding to {route.url}{only}")
-            _check_app(route.url, out)
+        _say_routes(routes, options.ack, options.retries, out)
     else:
         out.say("  not forwarding (no --forward-to): events are recorded and shown")
     try:
@@ -433,8 +430,29 @@ def _forward_secret(explicit: str | None, out: Output) -> ResolvedSecret | None:
     return found
 
 
-def _check_app(url: str, out: Output) -> None:
-    """Say at start when the app is not listening yet: events will be answered 502."""
+def _say_routes(routes: tuple[Route, ...], ack: str, retries: int, out: Output) -> None:
+    """Where events go, one line per target: an event goes to the targets of the first
+    pattern its type matches, else to the plain URLs (``forward.choose_routes``)."""
+    patterned = any(route.pattern for route in routes)
+    for route in routes:
+        if route.pattern:
+            only = f" (events {route.pattern})"
+        else:
+            only = " (every other event)" if patterned else ""
+        out.say(f"  forwarding to {route.url}{only}")
+    if patterned and all(route.pattern for route in routes):
+        out.say("  events no pattern matches are recorded, not forwarded")
+    if ack == "immediate":
+        out.say(
+            "  the platform gets 200 once an event is recorded (--ack immediate); your app "
+            f"gets it in the background, retried up to {retries} times"
+        )
+    for url in dict.fromkeys(route.url for route in routes):
+        _check_app(url, ack, out)
+
+
+def _check_app(url: str, ack: str, out: Output) -> None:
+    """Say at start when the app is not listening yet: what the platform gets meanwhile."""
     import socket
     from urllib.parse import urlsplit
 
@@ -444,10 +462,14 @@ def _check_app(url: str, out: Output) -> None:
         with socket.create_connection((parts.hostname or "localhost", port), timeout=0.5):
             return
     except OSError:
+        meanwhile = (
+            "events are recorded and answered 200, and delivery is retried in the background"
+            if ack == "immediate"
+            else "events are recorded and answered 502 until it is up"
+        )
         out.warn(
             f"nothing answers at {parts.hostname}:{port} yet (is your app running on port "
-            f"{port}?); events are recorded and answered 502 until it is up, then "
-            "'muxhook log replay --failed' delivers them"
+            f"{port}?); {meanwhile}; 'muxhook log replay --failed' delivers what is left"
         )
 
 
@@ -714,7 +736,13 @@ async def _serve(
         beside = asyncio.create_task(companion(flow, stop)) if companion else None
         failure: MuxhookError | None = None
         try:
-            await server.serve(sock, on_started=ready, grace=forward_timeout, stop=stop)
+            await server.serve(
+                sock,
+                on_started=ready,
+                grace=forward_timeout,
+                stop=stop,
+                on_signal=view.interrupted,
+            )
         finally:
             if watcher is not None:
                 watcher.cancel()

@@ -29,8 +29,17 @@ function attemptsTable(attempts) {
       el('td', {}, el('code', {}, a.target)),
       el('td', {}, a.status === null ? badge('failed') : badge(String(a.status), a.status < 300 ? 'ok' : 'failed')),
       el('td', {}, a.latency_ms === null ? '–' : `${a.latency_ms.toFixed(1)} ms`),
-      el('td', {}, a.error ? el('span', { class: 'error' }, a.error) : el('pre', { class: 'answer' },
-        a.response_base64 !== undefined ? `(${a.response_size} bytes, binary)` : a.response))))));
+      el('td', {}, a.error ? el('span', { class: 'error' }, a.error) : [
+        el('pre', { class: 'answer' },
+          a.response_base64 !== undefined ? `(${a.response_size} bytes, binary)` : a.response),
+        answerHeaders(a.response_headers)])))));
+}
+
+/** The headers of the app's answer, folded (none for an attempt an older log recorded). */
+function answerHeaders(headers) {
+  if (!headers || !headers.length) return [];
+  return el('details', { class: 'answer-headers' }, el('summary', {}, `${headers.length} headers`),
+    el('pre', {}, headers.map(([name, value]) => `${name}: ${value}`).join('\n')));
 }
 
 function bodyView(detail) {
