@@ -44,8 +44,10 @@ def _install(site: Path) -> None:
     assert checkout in install, f"the Install step does not install {checkout}: {install}"
     # The app's own dependencies (fastapi, uvicorn) are the suite's; muxhook's too.
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
-        + ["--no-index", "--target", str(site), str(ROOT)],
+        [
+            *(sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"),
+            *("--no-index", "--target", str(site), str(ROOT)),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
