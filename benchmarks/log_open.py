@@ -34,7 +34,7 @@ HEADERS = [
     ("Mux-Signature", "t=1700000000,v1=" + "ab" * 32),
 ]
 BODY = b'{"type":"video.asset.ready","data":{"id":"x"},"pad":"' + b"y" * 1100 + b'"}'
-TARGETS = [Target("http://127.0.0.1:3000/api/webhooks/mux")]
+TARGETS = [Target("http://127.0.0.1:3000/webhooks/mux")]
 
 
 def build(path: Path, events: int) -> None:

@@ -55,7 +55,7 @@ def test_sign_with_overrides_reserialises_compactly(cli: CLI, secrets: None) -> 
     result = cli(
         "sign",
         "video.asset.ready",
-        "-f",
+        "--format",
         "json",
         "--set",
         'data.passthrough="order-42"',
@@ -106,9 +106,17 @@ def test_missing_secret_says_where_to_put_it(cli: CLI) -> None:
     )
 
 
+def test_f_is_forward_to_only_so_sign_refuses_it(cli: CLI, secrets: None) -> None:
+    # -f means listen's --forward-to everywhere; sign spells its format out.
+    result = cli("sign", "video.asset.ready", "-f", "json")
+    assert result.code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: No such option: -f")
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_secret_from_dotenv(cli: CLI, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f'# local\nexport MUX_WEBHOOK_SECRET="{SECRET}"\n')
-    result = cli("sign", "video.asset.ready", "-f", "json")
+    result = cli("sign", "video.asset.ready", "--format", "json")
     document = json.loads(result.stdout)
     signing.verify(document["body"].encode(), document["headers"], secret=SECRET)
 
@@ -119,9 +127,9 @@ def test_missing_file(cli: CLI, secrets: None) -> None:
 
 
 def test_fastpix_and_millicast_names(cli: CLI, secrets: None) -> None:
-    fp = json.loads(cli("sign", "fastpix:video.media.ready", "-f", "json").stdout)
+    fp = json.loads(cli("sign", "fastpix:video.media.ready", "--format", "json").stdout)
     assert "FastPix-Signature" in fp["headers"]
-    mc = json.loads(cli("sign", "millicast:thumbnail", "-f", "json").stdout)
+    mc = json.loads(cli("sign", "millicast:thumbnail", "--format", "json").stdout)
     assert mc["headers"]["Content-Type"] == "image/jpeg" and "body_base64" in mc
 
 
@@ -297,9 +305,13 @@ def test_trigger_sends_fresh_ids_so_a_deduplicating_app_takes_each_one(
 
 def test_sign_keeps_the_fixtures_ids_unless_asked(cli: CLI, secrets: None) -> None:
     fixture = json.loads((FIXTURES / "mux" / "video.asset.ready.json").read_bytes())
-    kept = json.loads(json.loads(cli("sign", "video.asset.ready", "-f", "json").stdout)["body"])
+    kept = json.loads(
+        json.loads(cli("sign", "video.asset.ready", "--format", "json").stdout)["body"]
+    )
     fresh = json.loads(
-        json.loads(cli("sign", "video.asset.ready", "-f", "json", "--fresh-ids").stdout)["body"]
+        json.loads(cli("sign", "video.asset.ready", "--format", "json", "--fresh-ids").stdout)[
+            "body"
+        ]
     )
     assert kept == fixture
     assert fresh["id"] != fixture["id"] and fresh["data"]["id"] != fixture["data"]["id"]
@@ -324,5 +336,5 @@ def test_help_reads_cleanly(tmp_path: Path) -> None:
     replay = run_muxhook(tmp_path, "log", "replay", "--help").stdout
     assert replay.startswith("Usage: muxhook log replay [OPTIONS] [ID]...\n")
     sign = run_muxhook(tmp_path, "sign", "--help").stdout
-    assert "in listen it is --forward-to" in " ".join(sign.split())
+    assert "--format" in sign and "-f," not in sign  # -f is listen's --forward-to only
     assert "cloudflare" in sign

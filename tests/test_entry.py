@@ -57,7 +57,16 @@ def test_anything_unusual_goes_to_typer(argv: list[str]) -> None:
 
 def test_fast_parse_reads_options_like_click() -> None:
     parsed = parse_fast(
-        ["sign", "--set", "a=1", "video.asset.ready", "--set=b=2", "-f", "curl", "--timestamp=5"]
+        [
+            "sign",
+            "--set",
+            "a=1",
+            "video.asset.ready",
+            "--set=b=2",
+            "--format",
+            "curl",
+            "--timestamp=5",
+        ]
     )
     assert parsed is not None
     name, options = parsed

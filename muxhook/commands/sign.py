@@ -41,8 +41,7 @@ class SignOptions:
         Literal["header", "json", "curl", "httpie"],
         option(
             "--format",
-            "-f",
-            help="What to print (here -f is --format; in listen it is --forward-to).",
+            help="What to print: the header, JSON (headers and body) or a command that sends it.",
         ),
     ] = "header"
     to: Annotated[

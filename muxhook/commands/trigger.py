@@ -22,7 +22,15 @@ class TriggerOptions:
     """``muxhook trigger``'s options."""
 
     event: Event
-    to: Annotated[str, option("--to", help="The URL of your webhook endpoint.", show_default=False)]
+    to: Annotated[
+        str,
+        option(
+            "--to",
+            help="Your app's webhook URL (e.g. http://localhost:3000/webhooks/<provider>, "
+            "the path listen uses).",
+            show_default=False,
+        ),
+    ]
     secret: Secret = None
     provider: ProviderName = None
     set_: Sets = ()
