@@ -170,7 +170,7 @@ def test_the_screen_walks_a_log_whose_latest_pages_are_in_the_write_ahead_log(
         ["log", "list"],
         ["log", "show", "1"],
         ["log", "replay", "--failed"],
-        ["log", "export", "--since", "100y", "--to", "exported"],
+        ["log", "export", "--since", "36500d", "--to", "exported"],
         ["replay", "--from-log", "--to", URL, "--secret", SECRET],
         ["listen", "--no-tunnel", "--port", "0"],
     ],

@@ -140,6 +140,10 @@ COMMANDS: dict[str, How] = {
     "muxhook log replay 12 13 --to http://localhost:3000/webhooks/mux": Run(shows="200"),
     "muxhook log export --since 1d --to fixtures/recorded/": Run(shows="exported 13 events"),
     "muxhook log recover": Run(shows="no damage"),
+    "muxhook log list --stats": Run(shows="events     "),
+    "muxhook log prune --before 30d [--dry-run]": Instead(
+        "muxhook log prune --before 30d --dry-run", shows="nothing to remove"
+    ),
     # the inspector
     "muxhook listen -f http://localhost:3000/webhooks/mux": Serve("inspector: http://127.0.0.1:"),
     "muxhook inspect --open": Serve("inspector: http://127.0.0.1:"),

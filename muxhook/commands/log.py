@@ -15,6 +15,8 @@ from muxhook.errors import EnvironmentProblem, ExitCode, UsageError
 from muxhook.options import Db, Ids, Secret, Since, State, TypeGlob, argument, option
 
 if typing.TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from muxhook.records import StoredEvent, Target
     from muxhook.render import Output
     from muxhook.store import EventLog
@@ -192,11 +194,7 @@ def log_replay(out: Output, options: LogReplayOptions) -> ExitCode:
     if options.to:
         check_url(options.to)
     _check_selection(list(options.ids), options.failed, options.since)
-    path = _log_path(options.db)
-    if _not_yet(path):
-        if options.ids:
-            raise UsageError(f"no event #{options.ids[0]}: {_NO_LOG.format(path=path)}")
-        out.say(f"nothing to replay: {_NO_LOG.format(path=path)}")
+    if _no_log_yet(out, options.db, "replay", options.ids):
         return ExitCode.OK
     with open_log(options.db) as log:
         rows = _select(log, list(options.ids), options.failed, options.since)
@@ -213,11 +211,7 @@ def log_export(out: Output, options: LogExportOptions) -> ExitCode:
     from muxhook import fixtures, providers
 
     _check_selection(list(options.ids), options.failed, options.since)
-    path = _log_path(options.db)
-    if _not_yet(path):
-        if options.ids:
-            raise UsageError(f"no event #{options.ids[0]}: {_NO_LOG.format(path=path)}")
-        out.say(f"nothing to export: {_NO_LOG.format(path=path)}")
+    if _no_log_yet(out, options.db, "export", options.ids):
         return ExitCode.OK
     with open_log(options.db, read_only=True) as log:
         rows = _select(log, list(options.ids), options.failed, options.since)
@@ -264,9 +258,7 @@ def log_prune(out: Output, options: LogPruneOptions) -> ExitCode:
     assert before is not None
     if before > time.time():
         raise UsageError(f"--before {options.before!r} is in the future; give a time in the past")
-    path = _log_path(options.db)
-    if _not_yet(path):
-        out.say(f"nothing to prune: {_NO_LOG.format(path=path)}")
+    if _no_log_yet(out, options.db, "prune"):
         return ExitCode.OK
     when = _moment(before)
     with open_log(options.db) as log:
@@ -275,7 +267,7 @@ def log_prune(out: Output, options: LogPruneOptions) -> ExitCode:
             done = store.prune(log, before, dry_run=options.dry_run)
         except store.LogReplaced:
             raise EnvironmentProblem(
-                f"the event log at {path} was replaced while it was being pruned; "
+                f"the event log at {_log_path(options.db)} was replaced while it was being pruned; "
                 "run 'muxhook log prune' again"
             ) from None
     if not done.events:
@@ -311,6 +303,18 @@ def _log_path(db: str | None) -> Path:
     from muxhook.store import default_db_path
 
     return Path(db).expanduser() if db else default_db_path()
+
+
+def _no_log_yet(out: Output, db: str | None, doing: str, ids: Sequence[int] = ()) -> bool:
+    """True when there is no log yet, said as "nothing to <doing>"; asking for an event by
+    its id is a usage error then (exit 2)."""
+    path = _log_path(db)
+    if not _not_yet(path):
+        return False
+    if ids:
+        raise UsageError(f"no event #{ids[0]}: {_NO_LOG.format(path=path)}")
+    out.say(f"nothing to {doing}: {_NO_LOG.format(path=path)}")
+    return True
 
 
 def _not_yet(path: Path) -> bool:
