@@ -1,11 +1,12 @@
 """The console entry point, with a fast path for the commands that must start quickly.
 
-Importing Typer costs more than the whole start-up budget of ``sign`` and ``verify``
-(``benchmarks/startup.py`` measures both), so those two are parsed here, from the same
-options dataclasses the Typer app is built from (``muxhook.options``): nothing is
-written twice. Anything this parser does not fully understand (help, completion, an
-unknown or malformed option, a value that is not among a choice's) goes to the Typer
-app, so errors and help look the same whichever door a command came in by.
+Importing Typer costs more than the whole start-up budget of ``sign``, ``verify``,
+``events`` and ``replay`` (``benchmarks/startup.py`` measures them), so those are parsed
+here, from the same options dataclasses the Typer app is built from
+(``muxhook.options``): nothing is written twice. Anything this parser does not fully
+understand (help, completion, an unknown or malformed option, a value that is not among
+a choice's) goes to the Typer app, so errors and help look the same whichever door a
+command came in by.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from typing import Any, NamedTuple
 __all__ = ["FAST_COMMANDS", "Spec", "main", "parse_fast", "spec"]
 
 #: The commands parsed here: command → (module in muxhook.commands, options class).
-FAST_COMMANDS = {"sign": ("sign", "SignOptions"), "verify": ("verify", "VerifyOptions")}
+FAST_COMMANDS = {
+    "sign": ("sign", "SignOptions"),
+    "verify": ("verify", "VerifyOptions"),
+    "events": ("events", "EventsOptions"),
+    "replay": ("replay", "ReplayRunOptions"),
+}
 
 
 class Spec(NamedTuple):
@@ -103,6 +109,11 @@ def parse_fast(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
             values[opt.dest].append(value)
         else:
             values[opt.dest] = value
+    if positionals and positionals[-1].kind == "multi":  # the last takes all the rest
+        *single, variadic = positionals
+        values[variadic.dest] = given[len(single) :]
+        given = given[: len(single)]
+        positionals = single
     if len(given) > len(positionals):
         return None
     for opt, arg in zip(positionals, given, strict=False):

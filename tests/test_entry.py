@@ -26,7 +26,7 @@ def _typer_view(command: str) -> list[tuple[str, tuple[str, ...], bool, object]]
         if param.name == "help":
             continue
         flags = tuple(param.opts) if param.param_type_name == "option" else ()
-        default = () if param.multiple else param.default
+        default = () if param.multiple or param.nargs == -1 else param.default
         found.append((str(param.name), flags, bool(param.required), default))
     return found
 
@@ -114,3 +114,39 @@ def test_event_names_complete() -> None:
         timeout=60,
     )
     assert run.stdout.split() == ["video.asset.ready"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sign", "video.asset.ready", "--secret", "abc"],
+        ["verify", "-", "-H", "Mux-Signature: t=1,v1=00", "--secret", "abc"],
+        ["events", "video.asset.*"],
+        ["replay", "video.asset.ready", "--to", "http://127.0.0.1:9/webhooks/mux", "-H", "X-A: b"],
+    ],
+)
+def test_the_fast_commands_start_without_typer_pydantic_or_httpx(
+    argv: list[str], tmp_path: Path
+) -> None:
+    """What start-up time the fast path saves (benchmarks/startup.py) depends on these
+    modules staying unimported; a command that loses the fast path fails here."""
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['muxhook', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('muxhook', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'pydantic', 'httpx'})\n"
+        "sys.stderr.write(f'heavy={heavy}\\n')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *argv],
+        cwd=tmp_path,
+        input="{}",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+    )
+    assert "heavy=[]" in done.stderr.splitlines(), done.stderr
