@@ -51,6 +51,9 @@ MAX_HEAD = 1024 * 1024
 REQUEST_TIMEOUT = 60.0
 #: Seconds an idle kept-alive connection stays open (nginx's default).
 IDLE_TIMEOUT = 75.0
+#: How long a connection ended by an answer is read (and what comes dropped) before it is
+#: closed, unless the sender closes first (see ``_Connection._linger``).
+LINGER = 5.0
 #: Complete requests queued on one connection before it is read no further.
 MAX_QUEUED = 8
 #: The signals that stop ``serve`` gracefully: Ctrl-C, a service manager, a closed terminal.
@@ -251,6 +254,7 @@ class _Connection(asyncio.Protocol):
         self.closing = False  # answer what is queued, then close
         self.paused = False
         self.broken = False  # the parser failed: nothing more is read
+        self.lingering = False  # answered and half-closed: reading to drop, until LINGER
         self.head_bytes = 0  # read since the current head began
         self.stand_in = False  # parsing a stand-in head (see _decline_upgrade)
 
@@ -433,7 +437,7 @@ class _Connection(asyncio.Protocol):
                 self._write(status, body, content_type, length, close=not request.keep_alive)
         finally:
             self.worker = None
-        if self.current is None:  # else the deadline of the request coming in stands
+        if self.current is None and not self.lingering:  # else the deadline set stands
             self._wait(self.listener.idle_timeout)
         self._close_if_done()
 
@@ -463,8 +467,8 @@ class _Connection(asyncio.Protocol):
     def _write(
         self, status: int, body: bytes, content_type: str, length: int, *, close: bool
     ) -> None:
-        if self.transport is None or self.transport.is_closing():
-            return
+        if self.transport is None or self.transport.is_closing() or self.lingering:
+            return  # a request queued behind one that closed the connection: recorded only
         if status in (204, 304):
             # No content, so no content headers (RFC 9110 §8.6, §15.4.5): an app's 204 is
             # relayed as one.
@@ -490,18 +494,41 @@ class _Connection(asyncio.Protocol):
         if close:
             # Nothing after it is read (HTTP/1.1 §9.6); what is queued is still recorded.
             self.broken = self.closing = True
-            self.transport.close()
+            self._linger()
 
     # -- the connection's life --------------------------------------------------------
 
     def close_when_idle(self) -> None:
         """On shutdown: close now if nothing is in hand, else once it is answered."""
         self.closing = True
+        self.lingering = False  # shutting down: no more waiting for the sender to close
         self._close_if_done()
 
     def _close_if_done(self) -> None:
-        if self.closing and self.worker is None and self.current is None:
+        if self.closing and self.worker is None and self.current is None and not self.lingering:
             self._close()
+
+    def _linger(self) -> None:
+        """End the connection after its last answer without destroying that answer.
+
+        Closing a socket with input still unread makes the kernel reset the connection,
+        and a reset can discard the answer before the sender has read it: a sender still
+        writing a head over the limit would get a reset instead of its 431. So the answer
+        is followed by the end of output, what arrives is read and dropped, and the socket
+        is closed when the sender closes its side, or after ``LINGER`` seconds.
+        """
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self.lingering = True
+        self.deadline = time.monotonic() + LINGER
+        if self.paused:
+            self.paused = False
+            transport.resume_reading()
 
     def abort(self) -> None:
         if self.transport is not None:

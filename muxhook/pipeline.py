@@ -306,22 +306,14 @@ class Pipeline:
 
     async def reject(self, incoming: Incoming, status: int, reason: str) -> None:
         """Record a request that is refused before the flow (over the limit, wrong method)."""
-        try:
-            row, _ = await self.writes.record(incoming)
+        try:  # the verdict in the same row: it is in the log before the answer goes out
+            row, _ = await self.writes.record(
+                incoming, verdict="rejected", reason=f"{status}: {reason}"
+            )
         except MuxhookError as error:
             problem = str(error)
             self._tell(lambda s: s.unrecorded(incoming, problem))
             return
-        self.writes.set_verdict(
-            row,
-            provider=None,
-            event_type=None,
-            event_key=None,
-            object_id=None,
-            verdict="rejected",
-            reason=f"{status}: {reason}",
-            duplicate=False,
-        )
         self.stats.rejected += 1
         self._tell(lambda s: s.rejected(row, incoming, status, reason))
 
