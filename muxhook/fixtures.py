@@ -109,7 +109,7 @@ def save(
     name = saved_name(event_type=event_type, number=number, at=at, body=body)
     if verdict not in (None, "valid"):
         name += f".{verdict}"
-    elif provider is None or not (body.startswith(b"\xff\xd8") or _json_object(body)):
+    elif not replayable(provider, body):
         name += ".body"
     target = folder / (provider or "unknown") / name
     try:
@@ -122,6 +122,12 @@ def save(
 
         raise EnvironmentProblem(f"cannot write {target}: {error.strerror}") from None
     return target
+
+
+def replayable(provider: str | None, body: bytes) -> bool:
+    """Whether ``body`` is an event ``replay`` can sign and send as a fixture: a JSON
+    object (or a JPEG, as a thumbnail) from a known provider."""
+    return provider is not None and (body.startswith(b"\xff\xd8") or _json_object(body))
 
 
 def saved_name(*, event_type: str | None, number: int, at: float, body: bytes) -> str:

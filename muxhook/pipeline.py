@@ -539,9 +539,9 @@ class Pipeline:
 
 
 class FixtureSaver(Subscriber):
-    """``--save DIR``: each event whose signature was valid, as a fixture file that
-    ``replay`` takes as it is; with ``everything`` (``--save-all``) every request, the rest
-    marked by where they go (see ``fixtures.save``)."""
+    """``--save DIR``: each event whose signature was valid and whose body is a fixture
+    (``fixtures.replayable``), as a file that ``replay`` takes as it is; with
+    ``everything`` (``--save-all``) every request, the rest marked (see ``fixtures.save``)."""
 
     def __init__(self, folder: Path, *, everything: bool = False) -> None:
         self.folder = folder
@@ -549,7 +549,9 @@ class FixtureSaver(Subscriber):
 
     def received(self, event: Received) -> None:
         """Write its copy (the request itself is in the log whatever happens here)."""
-        if event.verdict != "valid" and not self.everything:
+        if not self.everything and not (
+            event.verdict == "valid" and fixtures.replayable(event.provider, event.incoming.body)
+        ):
             return
         fixtures.save(
             self.folder,

@@ -305,6 +305,37 @@ def test_save_writes_replayable_fixtures(tmp_path: Path) -> None:
     assert json.loads(signed_again.stdout)["event_type"] == "video.asset.ready"
 
 
+def test_save_keeps_valid_events_and_save_all_keeps_the_rest_marked(tmp_path: Path) -> None:
+    not_json = b"hello, not json"
+    unsigned = fixture("video.asset.created")
+    sent = [
+        (ASSET_READY, signed(ASSET_READY)),  # valid: a fixture
+        (ASSET_READY, signed(ASSET_READY, "whsec_not-this-endpoints-secret")),  # invalid
+        (unsigned, {}),  # no signature where a secret is set: invalid
+        (not_json, signed(not_json)),  # valid signature, but not an event replay can sign
+    ]
+    for flags, folder in ((("--save",), "kept"), (("--save", "--save-all"), "all")):
+        saved = tmp_path / folder
+        db = tmp_path / f"{folder}.db"
+        flags_ = [flag if flag != "--save" else f"--save={saved}" for flag in flags]
+        with listen_locally(tmp_path, db, *flags_, env=ENV) as listener:
+            for body, headers in sent:
+                post(listener.url, body, headers)
+            listener.wait_for_stdout(len(sent))
+        names = sorted(path.name.split("-", 2)[2] for path in saved.rglob("*") if path.is_file())
+        if folder == "kept":
+            assert names == ["video.asset.ready.json"]
+        else:
+            assert names == [
+                "unknown.json.body",
+                "video.asset.created.json.invalid",
+                "video.asset.ready.json",
+                "video.asset.ready.json.invalid",
+            ]
+        replayed = muxhook(tmp_path, "replay", str(saved), "--to", "http://127.0.0.1:9/x")
+        assert "1 events" in replayed.stdout + replayed.stderr  # the marked files are not sent
+
+
 def test_a_busy_port_is_one_line_and_exit_4(tmp_path: Path, app: RecordingApp) -> None:
     result = muxhook(tmp_path, "listen", "--no-tunnel", "--port", str(app.port))
     assert result.returncode == 4
