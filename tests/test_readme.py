@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import urllib.request
@@ -146,6 +147,12 @@ COMMANDS: dict[str, How] = {
     ),
     # the inspector
     "muxhook listen -f http://localhost:3000/webhooks/mux": Serve("inspector: http://127.0.0.1:"),
+    "muxhook listen -f 'video.live_stream.*=http://localhost:4000/live' "
+    "-f 'video.upload.*=http://localhost:4000/uploads,http://localhost:3000/webhooks/mux' "
+    "-f http://localhost:3000/webhooks/mux": Serve(
+        "inspector: http://127.0.0.1:",
+        shows="forwarding to http://localhost:4000/uploads (events video.upload.*)",
+    ),
     "muxhook inspect --open": Serve("inspector: http://127.0.0.1:"),
     "muxhook inspect --db ci-events.db --port 9000": Serve("inspector: http://127.0.0.1:"),
     "url=http://127.0.0.1:8701; token=…": Run(setup="inspector"),
@@ -167,9 +174,10 @@ COMMANDS: dict[str, How] = {
 def readme_blocks(language: str) -> list[str]:
     """The README's fenced blocks in ``language``, in order."""
     text = README.read_text(encoding="utf-8")
+    fenced = r"^([ \t]*)```(\w*)\n(.*?)^\1```"  # in a list item too, indented
     return [
-        body
-        for lang, body in re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.DOTALL | re.M)
+        textwrap.dedent(body)
+        for _, lang, body in re.findall(fenced, text, flags=re.DOTALL | re.M)
         if lang == language
     ]
 

@@ -57,7 +57,9 @@ class ListenOptions:
             "--forward-to",
             "-f",
             metavar="[GLOB=]URL",
-            help="Your app's webhook URL; repeatable; 'video.live_stream.*=URL' routes by type.",
+            help="Your app's webhook URL; repeatable. 'video.live_stream.*=URL' routes by "
+            "type: an event goes to the first route that matches, plain URLs take the rest; "
+            "'GLOB=URL,URL' sends to both.",
             show_default=False,
         ),
     ] = ()
@@ -447,7 +449,10 @@ def _say_routes(routes: tuple[Route, ...], ack: str, retries: int, out: Output) 
             "  the platform gets 200 once an event is recorded (--ack immediate); your app "
             f"gets it in the background, retried up to {retries} times"
         )
-    for url in dict.fromkeys(route.url for route in routes):
+    from urllib.parse import urlsplit
+
+    apps = {urlsplit(route.url).netloc: route.url for route in reversed(routes)}
+    for url in reversed(apps.values()):  # one check per app, not per path on it
         _check_app(url, ack, out)
 
 
