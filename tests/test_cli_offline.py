@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -338,3 +339,28 @@ def test_help_reads_cleanly(tmp_path: Path) -> None:
     sign = run_muxhook(tmp_path, "sign", "--help").stdout
     assert "--format" in sign and "-f," not in sign  # -f is listen's --forward-to only
     assert "cloudflare" in sign
+    events = run_muxhook(tmp_path, "events", "--help").stdout
+    assert events.startswith("Usage: muxhook events [OPTIONS] [PATTERN]\n")
+
+
+def test_one_default_webhook_path_everywhere(tmp_path: Path) -> None:
+    """sign's curl, trigger's --to and listen's path all say /webhooks/<provider>, and
+    what they do matches what they say."""
+    from tests.listening import run_muxhook
+
+    for command in ("sign", "trigger", "listen"):
+        shown = " ".join(run_muxhook(tmp_path, command, "--help").stdout.split())
+        assert "/webhooks/<provider>" in shown, command
+    curl = run_muxhook(
+        tmp_path, "sign", "fastpix:video.media.created", "--secret", "abc", "--format", "curl"
+    ).stdout
+    assert "http://localhost:3000/webhooks/fastpix" in curl
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"localhost:3000(/[\w/<>-]*)", readme))
+    assert paths <= {
+        "/webhooks/mux",
+        "/webhooks/fastpix",
+        "/webhooks/millicast",
+        "/webhooks/cloudflare",
+        "/webhooks/<provider>",
+    }, paths

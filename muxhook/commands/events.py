@@ -22,7 +22,9 @@ class EventsOptions:
 
     pattern: Annotated[
         str | None,
-        argument(help="A glob (video.asset.*) or part of a name.", show_default=False),
+        argument(
+            metavar="PATTERN", help="A glob (video.asset.*) or part of a name.", show_default=False
+        ),
     ] = None
     provider: ProviderName = None
     json_: Annotated[bool, option("--json", help="Print the catalog as JSON.")] = False
