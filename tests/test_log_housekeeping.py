@@ -115,6 +115,11 @@ def test_the_other_log_commands_on_a_new_machine(tmp_path: Path) -> None:
         "",
         f"nothing to prune: {no_log}\n",
     )
+    assert muxhook(tmp_path, "log", "recover", "--db", "new.db") == (
+        0,
+        "",
+        f"nothing to recover: {no_log}\n",
+    )
     # Saying which events is still required, log or no log.
     code, _, err = muxhook(tmp_path, "log", "replay", "--db", "new.db")
     assert (code, err) == (

@@ -160,6 +160,8 @@ def test_the_walk_through_in_a_real_terminal(terminal: Terminal) -> None:
         screen = terminal.wait_for(listen, r"received 2 .*failed 1")
         assert re.search(r"received 2 · valid 2 · invalid 0 .*forwarded 1 · failed 1", screen)
         assert "'muxhook log replay --failed'" in screen
+        echoed = [line for line in screen.splitlines() if "^C" in line]
+        assert echoed == ["^C"], echoed  # the terminal's ^C stands alone on its line
         terminal.wait_for(listen, r"^\(\.venv\) \$\s*\Z")  # listen exited: the prompt
 
         mark = len(terminal.screen(listen).rstrip())

@@ -234,6 +234,8 @@ def log_recover(out: Output, options: LogRecoverOptions) -> ExitCode:
     from muxhook.recovery import recover
     from muxhook.store import default_db_path
 
+    if _no_log_yet(out, options.db, "recover"):
+        return ExitCode.OK
     path = Path(options.db) if options.db else default_db_path()
     done = recover(path)
     if done is None:
