@@ -187,20 +187,51 @@ def apply_overrides(body: bytes, sets: list[str], unsets: list[str], *, origin: 
 
 
 def with_fresh_ids(body: bytes, provider: str) -> bytes:
-    """``body`` with a new event id and object id, each the same shape as the one it replaces.
+    """``body`` with new ids, each the same shape as the one it replaces: the event's id,
+    its object's, and the ids of the objects it names (``asset_id``, ``upload_id``, a
+    playback id…), but not the environment's, which is the account's own.
 
     Every string in the body equal to an old id is replaced (``data.id`` is the asset's id
     as much as ``object.id`` is), so the body stays consistent; an app that ignores
-    duplicates, as the platforms recommend, takes it as a new event. A body with no ids
-    (or not JSON) is returned as it is.
+    duplicates, as the platforms recommend, takes it as a new event about new objects. A
+    body with no ids (or not JSON) is returned as it is.
     """
     described = providers.get(provider).describe(body)
     old = [value for value in (described.event_id, described.object_id) if value]
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return body
+    old += _named_ids(document)
     if not old:
         return body
-    mapping = {value: _fresh_like(value) for value in old}
-    document = _replace_strings(json.loads(body), mapping)
+    mapping = {value: _fresh_like(value) for value in dict.fromkeys(old)}
+    document = _replace_strings(document, mapping)
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+#: Ids shorter than this are not taken for an object's id (a "1", a short code).
+_SHORTEST_ID = 6
+#: Where an id is the account's or the sender's, not an object's: kept as it is.
+_KEPT_IDS = frozenset({"environment", "accessor", "accessor_source", "request_id"})
+
+
+def _named_ids(node: object) -> list[str]:
+    """The string values of the keys that name an id (``id``, ``uid``, ``*_id``)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _KEPT_IDS:
+                continue
+            named = key in ("id", "uid") or key.endswith("_id")
+            if named and isinstance(value, str) and len(value) >= _SHORTEST_ID:
+                found.append(value)
+            else:
+                found += _named_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _named_ids(item)
+    return found
 
 
 _HEX = re.compile(r"[0-9a-f]{16,}|[0-9A-F]{16,}")

@@ -296,12 +296,32 @@ def test_trigger_sends_fresh_ids_so_a_deduplicating_app_takes_each_one(
     assert len({b["id"] for b in bodies[:3]}) == 3
     for body in bodies[:2]:  # the asset is new too, and consistently so
         assert body["object"]["id"] == body["data"]["id"] != fixture["data"]["id"]
-        assert {**body, "id": 0, "object": 0, "data": {**body["data"], "id": 0}} == {
-            **fixture,
-            "id": 0,
-            "object": 0,
-            "data": {**fixture["data"], "id": 0},
+        fresh_playback = body["data"]["playback_ids"][0]["id"]
+        assert fresh_playback != fixture["data"]["playback_ids"][0]["id"]
+        assert body["environment"] == fixture["environment"]  # the account's: kept
+        assert _ids_blanked(body) == _ids_blanked(fixture)  # nothing else changed
+
+
+def _ids_blanked(node: object) -> object:
+    """``node`` with the value of every key naming an id (``id``, ``*_id``) set to 0."""
+    if isinstance(node, dict):
+        return {
+            key: 0 if key == "id" or key.endswith("_id") else _ids_blanked(value)
+            for key, value in node.items()
         }
+    if isinstance(node, list):
+        return [_ids_blanked(item) for item in node]
+    return node
+
+
+def test_trigger_gives_the_objects_an_event_names_fresh_ids_too(cli: CLI, secrets: None) -> None:
+    with serve(RecordingApp()) as app:
+        for _ in range(2):
+            assert cli("trigger", "video.upload.asset_created", "--to", app.url).code == 0
+    fixture = json.loads((FIXTURES / "mux" / "video.upload.asset_created.json").read_bytes())
+    first, second = (json.loads(r.body)["data"] for r in app.requests)
+    assert len({first["asset_id"], second["asset_id"], fixture["data"]["asset_id"]}) == 3
+    assert first["id"] != second["id"]
 
 
 def test_sign_keeps_the_fixtures_ids_unless_asked(cli: CLI, secrets: None) -> None:
