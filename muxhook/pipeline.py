@@ -31,7 +31,15 @@ from typing import NamedTuple
 from muxhook import fixtures, providers, signing
 from muxhook.errors import MuxhookError, SignatureError
 from muxhook.forward import OrderedGate, Route, choose_routes, forwardable_headers
-from muxhook.records import Attempt, Incoming, Resign, StoredEvent, Target
+from muxhook.records import (
+    CUT_OFF,
+    CUT_OFF_UNANSWERED,
+    Attempt,
+    Incoming,
+    Resign,
+    StoredEvent,
+    Target,
+)
 from muxhook.secrets import fingerprint
 from muxhook.store import EventLog, GroupCommit
 from muxhook.subscribers import Subscriber
@@ -52,7 +60,6 @@ __all__ = [
 ]
 
 #: The error of the attempt that stands for a forward listen stopped before it finished.
-CUT_OFF = "cut off: muxhook stopped"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -468,7 +475,7 @@ class Pipeline:
                 url, received.incoming.body, headers, timeout=self.settings.forward_timeout
             )
         except asyncio.CancelledError:
-            cut = Attempt(self.clock(), url, None, None, b"", f"{CUT_OFF} before your app answered")
+            cut = Attempt(self.clock(), url, None, None, b"", CUT_OFF_UNANSWERED)
             self._finish(received, cut, number=0, final=True)
             raise
         ok = attempt.status is not None and 200 <= attempt.status < 300

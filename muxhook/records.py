@@ -31,6 +31,10 @@ __all__ = [
 #: Bytes of the app's answer kept per attempt: enough to show and record, never a page.
 RESPONSE_KEEP = 2048
 VERDICTS = ("valid", "invalid", "unverified", "rejected")
+#: The error of an attempt that muxhook stopped (a second Ctrl-C, the end of the grace).
+CUT_OFF = "cut off: muxhook stopped"
+#: ... once the request was on its way: the app may have taken it.
+CUT_OFF_UNANSWERED = f"{CUT_OFF} before your app answered"
 STATUSES = ("ok", "invalid", "failed", "received")
 #: The version of ``event_json``'s form; it changes only when a field changes meaning.
 EVENT_SCHEMA = 2
@@ -163,6 +167,17 @@ class StoredEvent(NamedTuple):
         """The targets whose latest attempt was not 2xx (or that have none), in order."""
         latest = {attempt.target: attempt for attempt in self.attempts}
         return [t for t in self.targets if t.url not in latest or not latest[t.url].ok]
+
+    def unknown_outcome(self) -> list[Target]:
+        """The targets the event may have reached without the log knowing: no attempt of
+        theirs was committed (a crash), or the latest was cut off after it was sent (a
+        second Ctrl-C), so a replay to them may be the app's second copy."""
+        latest = {attempt.target: attempt for attempt in self.attempts}
+        return [
+            t
+            for t in self.targets
+            if t.url not in latest or (latest[t.url].error or "") == CUT_OFF_UNANSWERED
+        ]
 
     def unattempted(self) -> list[Target]:
         """The targets no attempt of which is in the log. After a crash (``kill -9``) the

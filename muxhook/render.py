@@ -261,7 +261,7 @@ class Output:
         if not possibly_delivered:
             return ""
         return self.paint(
-            "  (possibly delivered before: muxhook stopped before recording the first try)",
+            "  (possibly delivered before: muxhook stopped before it knew)",
             "yellow",
         )
 

@@ -408,6 +408,6 @@ def test_a_log_from_before_targets_replays_where_it_went_last_or_asks_for_to(
     assert second == (
         "#2  video.asset.updated  not sent: the log does not say where it was going "
         "(recorded by an older muxhook, or never forwarded): pass --to URL  (possibly "
-        "delivered before: muxhook stopped before recording the first try)"
+        "delivered before: muxhook stopped before it knew)"
     )
     assert app.ids() == ["evt-went-before"]

@@ -235,6 +235,12 @@ def test_a_forward_cut_off_at_stop_is_counted_failed_named_and_in_the_log(
     assert (last["error"], last["status"], last["target"]) == (cut_off, None, app.url)
     assert all(attempt["status"] == 500 for attempt in earlier)
     assert len(earlier) == tries
+    # Sent before it was cut off, the app may have it: replaying it again says so.
+    app.responder = lambda _: (200, b"ok")
+    replayed = run_muxhook(tmp_path, "log", "replay", "--failed", "--db", str(db), env=ENV)
+    assert replayed.returncode == 0, replayed.stderr
+    marked = "(possibly delivered before: muxhook stopped before it knew)" in replayed.stdout
+    assert marked == cut_off.endswith("before your app answered"), replayed.stdout
 
 
 # -- stdout going away -------------------------------------------------------------------------

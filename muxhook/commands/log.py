@@ -471,10 +471,10 @@ def _sends(row: StoredEvent, to: str | None, failed: bool, signer: _Signer) -> l
 
 def _possibly_delivered(row: StoredEvent, target: Target | None) -> bool:
     """Whether the event was due at ``target`` (any, for None) and no attempt says what
-    became of it: after a crash, its forward may have reached the app all the same."""
+    became of it: after a crash or a forward cut off, it may have reached the app."""
     if target is not None:
-        return target in row.unattempted()
-    return bool(row.unattempted()) or (row.delivered is False and not row.attempts)
+        return target in row.unknown_outcome()
+    return bool(row.unknown_outcome()) or (row.delivered is False and not row.attempts)
 
 
 class _Signer:
