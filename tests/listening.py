@@ -171,8 +171,13 @@ def listening(
 def listen_locally(
     home: Path, db: Path, *options: str, env: Mapping[str, str] | None = None
 ) -> AbstractContextManager[Listener]:
-    """``muxhook listen`` on a free port, no tunnel, its log at ``db``."""
-    return listening("--port", "0", "--no-tunnel", "--db", str(db), *options, home=home, env=env)
+    """``muxhook listen`` on a free port, no tunnel, its log at ``db``; its inspector on
+    a free port too, unless the options say otherwise (the suite leaves 8701 to the user)."""
+    said = any(o.startswith(("--inspect-port", "--no-inspect")) for o in options)
+    inspector = () if said else ("--inspect-port", "0")
+    return listening(
+        "--port", "0", "--no-tunnel", "--db", str(db), *inspector, *options, home=home, env=env
+    )
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

@@ -506,7 +506,9 @@ def test_a_busy_default_port_gives_way_and_says_so(tmp_path: Path) -> None:
         except OSError:
             pass  # something else holds it already: the same case
         taken.listen()
-        with listen_locally(tmp_path, tmp_path / "e.db") as listener:
+        db = str(tmp_path / "e.db")  # listen_locally would ask for a free inspector port
+        args = ("--port", "0", "--no-tunnel", "--db", db)
+        with listening(*args, home=tmp_path) as listener:
             line = next(
                 line
                 for line in _wait_lines(listener.stderr, "inspector:")
