@@ -964,7 +964,9 @@ class ReplayView:
         elif self._progress is not None:
             self._progress.advance(self._task)
             if not result.ok:
-                self._progress.console.print(self._line(result), markup=False, highlight=False)
+                self._progress.console.print(
+                    self._line(result), markup=False, highlight=False, emoji=False
+                )
         else:
             self.out.result(self._line(result))
         if not result.ok and self.github:
@@ -1007,6 +1009,7 @@ class ReplayView:
         if rows and self.out.stdout.isatty() and not self.json_lines:
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(title=None, show_edge=False, pad_edge=False)
             for column in ("event", "source", "expected", "got", "latency"):
@@ -1018,13 +1021,17 @@ class ReplayView:
                 )
                 kind = "" if r.delivery.kind == "event" else f" [{r.delivery.kind}]"
                 event_type = r.delivery.event_type or "(no type)"
-                table.add_row(
+                # Every cell is data (a forgery's "[forged: …]", a file name, a type from
+                # a fixture): rich.text.Text, never read as markup.
+                cells = (
                     event_type + kind,
                     r.delivery.source.removesuffix(f" ({event_type})"),  # said in "event"
                     r.expect.text,
                     got,
                     latency,
-                    style=None if r.ok else "red",
+                )
+                table.add_row(
+                    *(Text(_clean(cell)) for cell in cells), style=None if r.ok else "red"
                 )
             Console(file=self.out.stdout, highlight=False).print(table)
         rate = f" ({len(results) / seconds:,.0f} events/s)" if seconds > 0 else ""

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -15,7 +19,7 @@ import pytest
 from muxhook import signing
 from tests.apps import Received, RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import listen_locally, run_muxhook
+from tests.listening import listen_locally, muxhook_env, run_muxhook
 from tests.mux_judge import sdk_receiver
 
 SECRET = "replay-test-secret-0001"
@@ -26,6 +30,60 @@ def muxhook(
     home: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return run_muxhook(home, *args, env={**ENV, **(env or {})}, stdin=stdin, timeout=300)
+
+
+def in_terminal(home: Path, *args: str) -> tuple[int, list[str]]:
+    """``muxhook ARGS`` with stdout and stderr on a pseudo-terminal (as a person runs it:
+    progress bar, rich table), 200 columns wide; its exit code and the lines it drew, with
+    escape sequences taken out and each line as it was last drawn (after its last \\r)."""
+    env = muxhook_env(home, {**ENV, "COLUMNS": "200", "LINES": "50"})
+    main, side = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "muxhook", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=side,
+        stderr=side,
+        env=env,
+        cwd=home,
+    )
+    os.close(side)
+    drawn = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: every holder of the terminal's other side has closed it
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main)
+    code = process.wait(timeout=30)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn.decode("utf-8", "replace"))
+    return code, [line.rsplit("\r", 1)[-1] for line in text.split("\r\n")]
+
+
+def test_the_terminal_table_names_each_forgery_in_its_row(
+    tmp_path: Path, app: RecordingApp
+) -> None:
+    code, lines = in_terminal(tmp_path, "replay", "video.asset.ready", "--to", app.url, "--tamper")
+    assert code == 1, lines
+    assert "event ┃ source ┃ expected ┃ got ┃ latency".split() in [line.split() for line in lines]
+    table = [line for line in lines if "│" in line]  # the rows of the summary table
+    rows = {line.split("│")[0].strip(): line for line in table}
+    for label in (
+        "signed with another secret",
+        "body changed after signing",
+        "no signature header",
+        "timestamp a day old",
+    ):
+        row = rows[f"video.asset.ready [forged: {label}]"]  # as data, not as rich markup
+        assert [cell.strip() for cell in row.split("│")[2:4]] == ["4xx", "200"], row
+    assert [cell.strip() for cell in rows["video.asset.ready"].split("│")[2:4]] == ["2xx", "200"]
+    assert len(rows) == 5
 
 
 def test_every_mux_fixture_is_accepted_by_an_sdk_verifying_receiver(tmp_path: Path) -> None:
