@@ -24,6 +24,7 @@ from tests.mux_judge import sdk_receiver
 
 SECRET = "replay-test-secret-0001"
 ENV = {"MUX_WEBHOOK_SECRET": SECRET}
+ANSWER = '{"received":true}'  # what tests.apps.ok answers
 
 
 def muxhook(
@@ -84,6 +85,21 @@ def test_the_terminal_table_names_each_forgery_in_its_row(
         assert [cell.strip() for cell in row.split("│")[2:4]] == ["4xx", "200"], row
     assert [cell.strip() for cell in rows["video.asset.ready"].split("│")[2:4]] == ["2xx", "200"]
     assert len(rows) == 5
+    # After the table, the failures once more, then the counts: what stays on screen.
+    end = lines[lines.index(table[-1]) + 1 :]
+    assert end[:5] == [
+        "failed:",
+        *(
+            f"  ✗ video.asset.ready [forged: {label}]: expected 4xx, got 200: {ANSWER}"
+            for label in (
+                "signed with another secret",
+                "body changed after signing",
+                "no signature header",
+                "timestamp a day old",
+            )
+        ),
+    ]
+    assert end[5].startswith("1 of 5 events handled as expected; 4 failed"), end
 
 
 def test_every_mux_fixture_is_accepted_by_an_sdk_verifying_receiver(tmp_path: Path) -> None:
@@ -118,8 +134,49 @@ def test_tamper_fails_against_an_app_that_does_not_verify(
 ) -> None:
     result = muxhook(tmp_path, "replay", "video.asset.ready", "--to", app.url, "--tamper")
     assert result.returncode == 1
-    assert result.stdout.count("expected 4xx, got 200") == 4
-    assert "[forged: signed with another secret]" in result.stdout
+    during, _, after = result.stdout.partition("failed:\n")
+    assert during.count("expected 4xx, got 200") == 4  # each failure as it happens
+    assert "[forged: signed with another secret]" in during
+    # Then, at the end, the failures once more: one line each, naming the forgery.
+    assert after.splitlines() == [
+        f"  ✗ video.asset.ready [forged: {label}]: expected 4xx, got 200: {ANSWER}"
+        for label in (
+            "signed with another secret",
+            "body changed after signing",
+            "no signature header",
+            "timestamp a day old",
+        )
+    ]
+    assert result.stderr.splitlines()[-1].startswith("1 of 5 events handled as expected; 4 failed")
+
+
+def test_failures_are_summarised_at_the_end_with_what_the_app_said(tmp_path: Path) -> None:
+    crash = b"Traceback (most recent call last):\n  ...\nKeyError: 'passthrough'\n"
+
+    def upload_only(request: Received) -> tuple[int, bytes]:
+        uploads = json.loads(request.body)["type"] == "video.upload.created"
+        return (200, b"{}") if uploads else (500, crash)
+
+    with serve(RecordingApp(upload_only)) as app:
+        result = muxhook(
+            tmp_path,
+            "replay",
+            "video.asset.ready",
+            str(FIXTURES / "mux" / "video.upload.created.json"),
+            str(FIXTURES / "mux" / "video.asset.errored.json"),
+            "--to",
+            app.url,
+        )
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    summary = lines[lines.index("failed:") :]
+    assert summary == [
+        "failed:",
+        "  ✗ video.asset.ready: expected 2xx, got 500: KeyError: 'passthrough'",
+        "  ✗ video.asset.errored  mux/video.asset.errored.json: "
+        "expected 2xx, got 500: KeyError: 'passthrough'",
+    ]
+    assert result.stderr.splitlines()[-1].startswith("1 of 3 events handled as expected; 2 failed")
 
 
 def test_tamper_passes_against_an_app_that_verifies(tmp_path: Path) -> None:
