@@ -912,6 +912,18 @@ def _ids(rows: list[int], shown: int = 10) -> str:
     return text + (f" and {len(rows) - shown} more" if len(rows) > shown else "")
 
 
+def _rate(count: int, seconds: float) -> str:
+    """Events a second, as precise as it is worth: 1,445, 2.5, 0.5, 0.083."""
+    rate = count / seconds
+    if rate >= 10:
+        return f"{rate:,.0f}"
+    if rate >= 1:
+        return f"{rate:.1f}"
+    if rate >= 0.01:
+        return f"{rate:.2g}"
+    return "under 0.01"
+
+
 class ReplayView:
     """What ``replay`` shows: a progress bar on a terminal, one line per event otherwise.
 
@@ -1056,7 +1068,7 @@ class ReplayView:
             Console(file=self.out.stdout, highlight=False).print(table)
         if failed and not self.json_lines:
             self._failures(failed)
-        rate = f" ({len(results) / seconds:,.0f} events/s)" if seconds > 0 else ""
+        rate = f" ({_rate(len(results), seconds)} events/s)" if seconds > 0 else ""
         self.out.say(
             f"{len(results) - len(failed)} of {len(results)} events handled as expected"
             + (f"; {len(failed)} failed" if failed else "")

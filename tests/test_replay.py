@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from muxhook import signing
+from muxhook import replay, signing
+from muxhook.records import Attempt
+from muxhook.render import Output, ReplayView
 from tests.apps import Received, RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
 from tests.listening import listen_locally, muxhook_env, run_muxhook
@@ -186,6 +189,36 @@ def test_tamper_passes_against_an_app_that_verifies(tmp_path: Path) -> None:
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "10 of 10 events handled as expected" in result.stderr
+
+
+def test_a_slow_app_gets_a_rate_under_one_event_a_second(tmp_path: Path) -> None:
+    with serve(RecordingApp(delay=1.2)) as app:
+        result = muxhook(tmp_path, "replay", "video.asset.ready", "--to", app.url)
+    assert result.returncode == 0, result.stderr
+    last = result.stderr.splitlines()[-1]
+    # More than 1.2 s for one event: a rate of 0.something, not "(0 events/s)".
+    assert re.fullmatch(
+        r"1 of 1 events handled as expected, sent in \d+\.\d\d s \(0\.\d+ events/s\)", last
+    ), last
+
+
+@pytest.mark.parametrize(
+    ("count", "seconds", "rate"),
+    [
+        (1, 2.0, "0.5"),
+        (1, 12.0, "0.083"),
+        (5, 2.0, "2.5"),
+        (1445, 1.0, "1,445"),
+        (1, 500, "under 0.01"),
+    ],
+)
+def test_the_rate_has_the_precision_it_is_worth(count: int, seconds: float, rate: str) -> None:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    view = ReplayView(Output(stdout, stderr), total=count, json_lines=False, github=False)
+    delivery = replay.Delivery("a.json", "mux", "video.asset.ready", b"{}", None)
+    answer = Attempt(0.0, "http://127.0.0.1:9/", 200, 1.0, b"", None)
+    view.summary([replay.Result(delivery, replay.ANY_SUCCESS, answer)] * count, seconds=seconds)
+    assert stderr.getvalue().endswith(f" ({rate} events/s)\n"), stderr.getvalue()
 
 
 def test_wait_for_app_handles_an_app_that_starts_late(tmp_path: Path) -> None:
