@@ -403,6 +403,34 @@ def test_expect_4xx_and_exact_codes(tmp_path: Path) -> None:
         )
 
 
+def test_fresh_ids_give_each_run_new_ids_and_without_it_the_fixtures_own(
+    tmp_path: Path, app: RecordingApp
+) -> None:
+    fixture = FIXTURES / "mux" / "video.asset.ready.json"
+    original = json.loads(fixture.read_bytes())
+
+    def ids(body: bytes) -> tuple[str, str]:
+        document = json.loads(body)
+        return document["id"], document["object"]["id"]
+
+    for extra in ((), (), ("--fresh-ids",), ("--fresh-ids",)):
+        result = muxhook(tmp_path, "replay", str(fixture), "--to", app.url, *extra)
+        assert result.returncode == 0, result.stdout + result.stderr
+    kept, again, fresh, fresher = (ids(request.body) for request in app.requests)
+    assert kept == again == (original["id"], original["object"]["id"])
+    assert fresh != fresher  # two runs, two new events
+    for event_id, object_id in (fresh, fresher):
+        assert event_id != original["id"] and object_id != original["object"]["id"]
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", event_id
+        )
+        assert len(object_id) == len(original["object"]["id"])
+    # The asset's id is the same new value wherever the body had the old one.
+    body = json.loads(app.requests[2].body)
+    assert body["data"]["id"] == fresh[1]
+    assert original["data"]["id"] == original["object"]["id"]
+
+
 def test_stdin_and_from_log(tmp_path: Path, app: RecordingApp) -> None:
     body = (FIXTURES / "mux" / "video.asset.ready.json").read_text()
     assert muxhook(tmp_path, "replay", "-", "--to", app.url, stdin=body).returncode == 0
