@@ -912,12 +912,25 @@ def _ids(rows: list[int], shown: int = 10) -> str:
     return text + (f" and {len(rows) - shown} more" if len(rows) > shown else "")
 
 
+def _rate(count: int, seconds: float) -> str:
+    """Events a second, as precise as it is worth: 1,445, 2.5, 0.5, 0.083."""
+    rate = count / seconds
+    if rate >= 10:
+        return f"{rate:,.0f}"
+    if rate >= 1:
+        return f"{rate:.1f}"
+    if rate >= 0.01:
+        return f"{rate:.2g}"
+    return "under 0.01"
+
+
 class ReplayView:
     """What ``replay`` shows: a progress bar on a terminal, one line per event otherwise.
 
     Failures are shown as they happen, with the start of the app's answer; the summary
-    table follows. ``--json`` writes one JSON object per event instead; under GitHub
-    Actions each failure is also an ``::error`` annotation.
+    table follows (on a terminal), then the failures again, one line each, just before
+    the counts, so they stay on screen. ``--json`` writes one JSON object per event
+    instead; under GitHub Actions each failure is also an ``::error`` annotation.
     """
 
     def __init__(self, out: Output, *, total: int, json_lines: bool, github: bool) -> None:
@@ -964,7 +977,9 @@ class ReplayView:
         elif self._progress is not None:
             self._progress.advance(self._task)
             if not result.ok:
-                self._progress.console.print(self._line(result), markup=False, highlight=False)
+                self._progress.console.print(
+                    self._line(result), markup=False, highlight=False, emoji=False
+                )
         else:
             self.out.result(self._line(result))
         if not result.ok and self.github:
@@ -992,11 +1007,30 @@ class ReplayView:
                 line += ": " + printable_body(attempt.response_start, 160)
         return line
 
+    def _failures(self, failed: list[Result], limit: int = 20) -> None:
+        """The failures again, one line each, after the table (or the lines of a piped
+        run): what is left on screen when the run ends."""
+        from muxhook.replay import describe_failure
+
+        self.out.result(self.out.paint("failed:", "red"))
+        for r in failed[:limit]:
+            event_type = r.delivery.event_type or "(no type)"
+            kind = "" if r.delivery.kind == "event" else f" [{r.delivery.kind}]"
+            source = r.delivery.source.removesuffix(f" ({event_type})")
+            where = "" if source == event_type else f"  {_clean(source)}"
+            said = app_said(r.attempt.response_start)
+            line = f"  {self.out.paint('✗', 'red')} {_clean(event_type + kind)}{where}: "
+            line += _clean(describe_failure(r)) + (f": {said}" if said else "")
+            self.out.result(line)
+        if len(failed) > limit:
+            self.out.result(f"  … and {len(failed) - limit} more (listed above)")
+
     def summary(
         self, results: list[Result], *, seconds: float, unsent: int = 0, limit: int = 60
     ) -> None:
-        """The table of every delivery (failures only past ``limit`` rows), then the counts;
-        ``unsent``: deliveries a run stopped early did not send."""
+        """The table of every delivery (failures only past ``limit`` rows), the failures
+        once more, then the counts; ``unsent``: deliveries a run stopped early did not
+        send."""
         if self._progress is not None:
             self._progress.stop()
         if unsent and not results:
@@ -1007,6 +1041,7 @@ class ReplayView:
         if rows and self.out.stdout.isatty() and not self.json_lines:
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(title=None, show_edge=False, pad_edge=False)
             for column in ("event", "source", "expected", "got", "latency"):
@@ -1018,16 +1053,22 @@ class ReplayView:
                 )
                 kind = "" if r.delivery.kind == "event" else f" [{r.delivery.kind}]"
                 event_type = r.delivery.event_type or "(no type)"
-                table.add_row(
+                # Every cell is data (a forgery's "[forged: …]", a file name, a type from
+                # a fixture): rich.text.Text, never read as markup.
+                cells = (
                     event_type + kind,
                     r.delivery.source.removesuffix(f" ({event_type})"),  # said in "event"
                     r.expect.text,
                     got,
                     latency,
-                    style=None if r.ok else "red",
+                )
+                table.add_row(
+                    *(Text(_clean(cell)) for cell in cells), style=None if r.ok else "red"
                 )
             Console(file=self.out.stdout, highlight=False).print(table)
-        rate = f" ({len(results) / seconds:,.0f} events/s)" if seconds > 0 else ""
+        if failed and not self.json_lines:
+            self._failures(failed)
+        rate = f" ({_rate(len(results), seconds)} events/s)" if seconds > 0 else ""
         self.out.say(
             f"{len(results) - len(failed)} of {len(results)} events handled as expected"
             + (f"; {len(failed)} failed" if failed else "")

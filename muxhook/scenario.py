@@ -157,22 +157,36 @@ def load_scenario(path: Path) -> Scenario:
 
 
 def _toml_problem(text: str, error: Exception) -> str:
-    """The parser's message, in plain words for the mistake everyone makes: an inline
-    table (``set = { … }``) continued on the next line, which TOML 1.0 forbids."""
+    """The parser's message, in plain words for the mistakes everyone makes: an inline
+    table (``set = { … }``) continued on the next line, which TOML 1.0 forbids, and a
+    trailing comma inside one (``{ "a" = 1, }``)."""
     message = str(error)
     where = re.search(r"at line (\d+), column (\d+)", message)
     if where is None:
         return message
     number, column = int(where.group(1)), int(where.group(2))
     lines = text.splitlines()
-    line = lines[number - 1][: column - 1] if 0 < number <= len(lines) else ""
-    unquoted = re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', "", line)
-    if unquoted.count("{") > unquoted.count("}"):
+    line = lines[number - 1] if 0 < number <= len(lines) else ""
+    if _unquoted(line).count("{") > _unquoted(line).count("}"):
+        # The whole line opens more inline tables than it closes: one goes on below.
         return (
             f"line {number}: an inline table ({{ … }}) must end on the line it starts; write "
             "it on one line, or as a table of its own (e.g. [steps.set] after [[steps]])"
         )
-    return message
+    if line[column - 1 : column] == "}" and line[: column - 1].rstrip().endswith(","):
+        return (
+            f"line {number}: a trailing comma is not allowed in an inline table ({{ … }}); "
+            "remove the comma before the }"
+        )
+    # tomllib's own words, led by where, as the lines above are.
+    said = message[: where.start()].rstrip(" (").strip()
+    return f"line {number}, column {column}: {said[:1].lower()}{said[1:]}"
+
+
+def _unquoted(line: str) -> str:
+    """A TOML line without its strings and its comment (to count its braces)."""
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', "", line)
+    return bare.split("#", 1)[0]
 
 
 def render(

@@ -159,6 +159,25 @@ def test_stats_counts_the_span_and_the_size(tmp_path: Path) -> None:
     assert stats["payload_bytes_per_event"] > len(BODY)
 
 
+@pytest.mark.parametrize(
+    ("ages", "events", "span"),
+    [
+        ([0.0], "events     1 (#1), 1 forward attempt", "(0 minutes)"),
+        ([60 / DAY, 0.0], "events     2 (#1-#2), 2 forward attempts", "(1 minute)"),
+        ([2 * 60 / DAY, 0.0], "events     2 (#1-#2), 2 forward attempts", "(2 minutes)"),
+    ],
+)
+def test_stats_says_one_minute_and_one_attempt_in_the_singular(
+    tmp_path: Path, ages: list[float], events: str, span: str
+) -> None:
+    fill(tmp_path / "events.db", ages)
+    code, out, err = muxhook(tmp_path, "log", "list", "--stats", "--db", "events.db")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[1] == events
+    assert lines[2].startswith("span       ") and lines[2].endswith(span), lines[2]
+
+
 def test_stats_refuses_filters(tmp_path: Path) -> None:
     fill(tmp_path / "events.db", [1.0])
     code, out, err = muxhook(

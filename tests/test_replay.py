@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import pty
 import re
+import select
 import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -12,20 +17,92 @@ from pathlib import Path
 
 import pytest
 
-from muxhook import signing
+from muxhook import replay, signing
+from muxhook.records import Attempt
+from muxhook.render import Output, ReplayView
 from tests.apps import Received, RecordingApp, free_port, serve
 from tests.conftest import FIXTURES
-from tests.listening import listen_locally, run_muxhook
+from tests.listening import listen_locally, muxhook_env, run_muxhook
 from tests.mux_judge import sdk_receiver
 
 SECRET = "replay-test-secret-0001"
 ENV = {"MUX_WEBHOOK_SECRET": SECRET}
+ANSWER = '{"received":true}'  # what tests.apps.ok answers
 
 
 def muxhook(
     home: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return run_muxhook(home, *args, env={**ENV, **(env or {})}, stdin=stdin, timeout=300)
+
+
+def in_terminal(home: Path, *args: str) -> tuple[int, list[str]]:
+    """``muxhook ARGS`` with stdout and stderr on a pseudo-terminal (as a person runs it:
+    progress bar, rich table), 200 columns wide; its exit code and the lines it drew, with
+    escape sequences taken out and each line as it was last drawn (after its last \\r)."""
+    env = muxhook_env(home, {**ENV, "COLUMNS": "200", "LINES": "50"})
+    main, side = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "muxhook", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=side,
+        stderr=side,
+        env=env,
+        cwd=home,
+    )
+    os.close(side)
+    drawn = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: every holder of the terminal's other side has closed it
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main)
+    code = process.wait(timeout=30)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn.decode("utf-8", "replace"))
+    return code, [line.rsplit("\r", 1)[-1] for line in text.split("\r\n")]
+
+
+def test_the_terminal_table_names_each_forgery_in_its_row(
+    tmp_path: Path, app: RecordingApp
+) -> None:
+    code, lines = in_terminal(tmp_path, "replay", "video.asset.ready", "--to", app.url, "--tamper")
+    assert code == 1, lines
+    assert "event ┃ source ┃ expected ┃ got ┃ latency".split() in [line.split() for line in lines]
+    table = [line for line in lines if "│" in line]  # the rows of the summary table
+    rows = {line.split("│")[0].strip(): line for line in table}
+    for label in (
+        "signed with another secret",
+        "body changed after signing",
+        "no signature header",
+        "timestamp a day old",
+    ):
+        row = rows[f"video.asset.ready [forged: {label}]"]  # as data, not as rich markup
+        assert [cell.strip() for cell in row.split("│")[2:4]] == ["4xx", "200"], row
+    assert [cell.strip() for cell in rows["video.asset.ready"].split("│")[2:4]] == ["2xx", "200"]
+    assert len(rows) == 5
+    # After the table, the failures once more, then the counts: what stays on screen.
+    end = lines[lines.index(table[-1]) + 1 :]
+    assert end[:5] == [
+        "failed:",
+        *(
+            f"  ✗ video.asset.ready [forged: {label}]: expected 4xx, got 200: {ANSWER}"
+            for label in (
+                "signed with another secret",
+                "body changed after signing",
+                "no signature header",
+                "timestamp a day old",
+            )
+        ),
+    ]
+    assert end[5].startswith("1 of 5 events handled as expected; 4 failed"), end
 
 
 def test_every_mux_fixture_is_accepted_by_an_sdk_verifying_receiver(tmp_path: Path) -> None:
@@ -60,8 +137,49 @@ def test_tamper_fails_against_an_app_that_does_not_verify(
 ) -> None:
     result = muxhook(tmp_path, "replay", "video.asset.ready", "--to", app.url, "--tamper")
     assert result.returncode == 1
-    assert result.stdout.count("expected 4xx, got 200") == 4
-    assert "[forged: signed with another secret]" in result.stdout
+    during, _, after = result.stdout.partition("failed:\n")
+    assert during.count("expected 4xx, got 200") == 4  # each failure as it happens
+    assert "[forged: signed with another secret]" in during
+    # Then, at the end, the failures once more: one line each, naming the forgery.
+    assert after.splitlines() == [
+        f"  ✗ video.asset.ready [forged: {label}]: expected 4xx, got 200: {ANSWER}"
+        for label in (
+            "signed with another secret",
+            "body changed after signing",
+            "no signature header",
+            "timestamp a day old",
+        )
+    ]
+    assert result.stderr.splitlines()[-1].startswith("1 of 5 events handled as expected; 4 failed")
+
+
+def test_failures_are_summarised_at_the_end_with_what_the_app_said(tmp_path: Path) -> None:
+    crash = b"Traceback (most recent call last):\n  ...\nKeyError: 'passthrough'\n"
+
+    def upload_only(request: Received) -> tuple[int, bytes]:
+        uploads = json.loads(request.body)["type"] == "video.upload.created"
+        return (200, b"{}") if uploads else (500, crash)
+
+    with serve(RecordingApp(upload_only)) as app:
+        result = muxhook(
+            tmp_path,
+            "replay",
+            "video.asset.ready",
+            str(FIXTURES / "mux" / "video.upload.created.json"),
+            str(FIXTURES / "mux" / "video.asset.errored.json"),
+            "--to",
+            app.url,
+        )
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    summary = lines[lines.index("failed:") :]
+    assert summary == [
+        "failed:",
+        "  ✗ video.asset.ready: expected 2xx, got 500: KeyError: 'passthrough'",
+        "  ✗ video.asset.errored  mux/video.asset.errored.json: "
+        "expected 2xx, got 500: KeyError: 'passthrough'",
+    ]
+    assert result.stderr.splitlines()[-1].startswith("1 of 3 events handled as expected; 2 failed")
 
 
 def test_tamper_passes_against_an_app_that_verifies(tmp_path: Path) -> None:
@@ -71,6 +189,36 @@ def test_tamper_passes_against_an_app_that_verifies(tmp_path: Path) -> None:
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "10 of 10 events handled as expected" in result.stderr
+
+
+def test_a_slow_app_gets_a_rate_under_one_event_a_second(tmp_path: Path) -> None:
+    with serve(RecordingApp(delay=1.2)) as app:
+        result = muxhook(tmp_path, "replay", "video.asset.ready", "--to", app.url)
+    assert result.returncode == 0, result.stderr
+    last = result.stderr.splitlines()[-1]
+    # More than 1.2 s for one event: a rate of 0.something, not "(0 events/s)".
+    assert re.fullmatch(
+        r"1 of 1 events handled as expected, sent in \d+\.\d\d s \(0\.\d+ events/s\)", last
+    ), last
+
+
+@pytest.mark.parametrize(
+    ("count", "seconds", "rate"),
+    [
+        (1, 2.0, "0.5"),
+        (1, 12.0, "0.083"),
+        (5, 2.0, "2.5"),
+        (1445, 1.0, "1,445"),
+        (1, 500, "under 0.01"),
+    ],
+)
+def test_the_rate_has_the_precision_it_is_worth(count: int, seconds: float, rate: str) -> None:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    view = ReplayView(Output(stdout, stderr), total=count, json_lines=False, github=False)
+    delivery = replay.Delivery("a.json", "mux", "video.asset.ready", b"{}", None)
+    answer = Attempt(0.0, "http://127.0.0.1:9/", 200, 1.0, b"", None)
+    view.summary([replay.Result(delivery, replay.ANY_SUCCESS, answer)] * count, seconds=seconds)
+    assert stderr.getvalue().endswith(f" ({rate} events/s)\n"), stderr.getvalue()
 
 
 def test_wait_for_app_handles_an_app_that_starts_late(tmp_path: Path) -> None:
@@ -253,6 +401,34 @@ def test_expect_4xx_and_exact_codes(tmp_path: Path) -> None:
             ).returncode
             == 1
         )
+
+
+def test_fresh_ids_give_each_run_new_ids_and_without_it_the_fixtures_own(
+    tmp_path: Path, app: RecordingApp
+) -> None:
+    fixture = FIXTURES / "mux" / "video.asset.ready.json"
+    original = json.loads(fixture.read_bytes())
+
+    def ids(body: bytes) -> tuple[str, str]:
+        document = json.loads(body)
+        return document["id"], document["object"]["id"]
+
+    for extra in ((), (), ("--fresh-ids",), ("--fresh-ids",)):
+        result = muxhook(tmp_path, "replay", str(fixture), "--to", app.url, *extra)
+        assert result.returncode == 0, result.stdout + result.stderr
+    kept, again, fresh, fresher = (ids(request.body) for request in app.requests)
+    assert kept == again == (original["id"], original["object"]["id"])
+    assert fresh != fresher  # two runs, two new events
+    for event_id, object_id in (fresh, fresher):
+        assert event_id != original["id"] and object_id != original["object"]["id"]
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", event_id
+        )
+        assert len(object_id) == len(original["object"]["id"])
+    # The asset's id is the same new value wherever the body had the old one.
+    body = json.loads(app.requests[2].body)
+    assert body["data"]["id"] == fresh[1]
+    assert original["data"]["id"] == original["object"]["id"]
 
 
 def test_stdin_and_from_log(tmp_path: Path, app: RecordingApp) -> None:

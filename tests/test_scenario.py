@@ -425,6 +425,15 @@ def test_the_scenario_provider_applies_to_bare_names(tmp_path: Path) -> None:
             "not valid TOML: line 3: an inline table ({ … }) must end on the line it starts; "
             "write it on one line, or as a table of its own (e.g. [steps.set] after [[steps]])",
         ),
+        (  # closed on its line: not the "must end on the line it starts" message
+            '[[steps]]\nevent = "video.asset.ready"\nset = { "data.id" = "abc", }\n',
+            "not valid TOML: line 3: a trailing comma is not allowed in an inline table "
+            "({ … }); remove the comma before the }",
+        ),
+        (
+            '[[steps]]\nevent = "video.asset.ready"\nset = { "data.id" = "abc", "x" }\n',
+            "not valid TOML: line 3, column 32: expected '=' after a key in a key/value pair",
+        ),
     ],
 )
 def test_bad_top_level(tmp_path: Path, text: str, problem: str) -> None:

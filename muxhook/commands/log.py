@@ -368,7 +368,7 @@ def _stats(out: Output, path: Path, as_json: bool) -> ExitCode:
         days = (found.newest - found.oldest) / 86400
         out.result(
             f"events     {found.events:,} ({_id_range(found.first_id, found.last_id)}), "
-            f"{found.attempts:,} forward attempts"
+            f"{_count(found.attempts, 'forward attempt')}"
         )
         out.result(f"span       {_moment(found.oldest)} to {_moment(found.newest)} ({_span(days)})")
         out.result(f"providers  {spread(found.providers)}")
@@ -399,11 +399,11 @@ def _moment(seconds: float) -> str:
 
 def _span(days: float) -> str:
     if days >= 2:
-        return f"{days:.0f} days"
+        return _count(round(days), "day")
     hours = days * 24
     if hours >= 2:
-        return f"{hours:.0f} hours"
-    return f"{hours * 60:.0f} minutes"
+        return _count(round(hours), "hour")
+    return _count(round(hours * 60), "minute")
 
 
 def _bytes(size: int) -> str:
