@@ -918,6 +918,11 @@ COMMAND_CASES = [
         before=2,
     ),
     bad("listen-unknown-provider", f"{LISTEN} --provider nope", 2, NOPE),
+    *(
+        bad(f"listen-port-{port}", f"listen --no-tunnel --port {port}", 2, f"--port {port}: give")
+        for port in ("99999", "-1", "65536")
+    ),
+    bad("listen-inspect-port", f"{LISTEN} --inspect-port 65536", 2, "--inspect-port 65536: give"),
     bad("listen-bad-max-body", f"{LISTEN} --max-body lots", 2, "--max-body 'lots'", "512k"),
     bad("listen-bad-forward-to", f"{LISTEN} -f localhost:3000", 2, "'localhost:3000'", "http://"),
     # A missing log is no longer bad input for `log list` (exit 0, "no events yet": see
