@@ -1013,6 +1013,29 @@ def test_trigger_checks_the_url_before_saying_it_sends(bad_inputs: Path) -> None
     assert "--to 'not-a-url': give an http:// or https:// URL" in _one_error_line(result, 0)
 
 
+@pytest.mark.parametrize(
+    ("option", "command"),
+    [
+        ("--forward-to", "listen --no-tunnel --no-inspect --port 0 -f {url}"),
+        ("--to", "trigger video.asset.ready --to {url}"),
+        ("--to", "replay video.asset.ready --to {url}"),
+        ("--to", "log replay 1 --db events.db --to {url}"),
+    ],
+    ids=["listen", "trigger", "replay", "log-replay"],
+)
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "http"])
+def test_a_url_with_an_invalid_port_is_one_line(
+    bad_inputs: Path, option: str, command: str, port: str
+) -> None:
+    with EventLog(bad_inputs / "events.db") as log:  # event 1 is there to send
+        log.record(Incoming(time.time(), "POST", "/webhooks/mux", [], ASSET_READY, ""))
+    url = f"http://localhost:{port}/x"
+    result = muxhook(bad_inputs, *shlex.split(command.format(url=url)))
+    assert result.returncode == 2, result.stderr
+    line = _one_error_line(result, 0)
+    assert line == f"error: {option} {url!r} has an invalid port: give one from 1 to 65535"
+
+
 @pytest.mark.skipif(not POSIX, reason="POSIX modes")
 def test_a_read_only_log_can_be_listed(bad_inputs: Path) -> None:
     (bad_inputs / "events.db").chmod(0o444)
