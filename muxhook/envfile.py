@@ -9,7 +9,8 @@ byte. The line muxhook writes follows a marker comment naming the endpoint::
 
 A value that muxhook did not write is never lost: it is kept as a comment just above
 (``# muxhook kept: MUX_WEBHOOK_SECRET=…``), and ``take_back`` restores it when the
-endpoint goes away. A value muxhook wrote earlier is simply replaced.
+endpoint goes away, and removes a file left empty. A value muxhook wrote earlier is simply
+replaced.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def take_back(path: Path, name: str, *, endpoint_id: str) -> bool:
     """Remove the value muxhook wrote for ``endpoint_id`` and restore any value it kept.
 
     Returns True when the file changed; a file edited since (the marker gone) is left alone.
+    A file left empty is removed (``put_secret`` made it, or it held only muxhook's line).
     """
     lines = _read_lines(path)
     assigned = _assignment(name)
@@ -87,6 +89,14 @@ def take_back(path: Path, name: str, *, endpoint_id: str) -> bool:
         else line
         for line in out
     ]  # fmt: skip
+    if not restored:
+        try:
+            path.unlink()
+        except OSError as error:
+            raise EnvironmentProblem(
+                f"cannot remove {path}, now empty: {error.strerror or error}"
+            ) from None
+        return True
     _write_lines(path, restored)
     return True
 

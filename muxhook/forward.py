@@ -12,9 +12,6 @@ import fnmatch
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import NamedTuple
-from urllib.parse import urlsplit
-
-from muxhook.errors import UsageError
 
 __all__ = [
     "HOP_BY_HOP",
@@ -68,12 +65,14 @@ def parse_route(text: str) -> Route:
     pattern, sep, url = text.partition("=")
     if not sep or "://" in pattern or "/" in pattern:
         pattern, url = "", text
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(
-            f"--forward-to {text!r}: give an http:// or https:// URL, optionally after an "
-            "event glob: 'video.asset.*=http://localhost:3000/hooks'"
-        )
+    from muxhook.sending import check_url
+
+    check_url(
+        url,
+        "--forward-to",
+        given=text,
+        form=", optionally after an event glob: 'video.asset.*=http://localhost:3000/hooks'",
+    )
     return Route(pattern or None, url)
 
 

@@ -41,12 +41,22 @@ if typing.TYPE_CHECKING:
     from muxhook.secrets import ResolvedSecret
     from muxhook.tunnel import Tunnel
 
-__all__ = ["SOURCES", "STREAM_METHOD", "MuxApiListen", "local_secret_path"]
+__all__ = [
+    "SOURCES",
+    "STREAM_METHOD",
+    "MuxApiListen",
+    "generated_secret_file",
+    "local_secret_path",
+    "read_local_secret",
+]
 
 SOURCES = ("tunnel", "mux-api")
 #: How a stream event is recorded: not an HTTP method, so ``log`` shows where it came from.
 STREAM_METHOD = "SSE"
 SECRET_ENV = "MUX_WEBHOOK_SECRET"  # noqa: S105  (a variable name, not a secret)
+
+#: How the files of generated secrets are named: ``stream-secret-<environment id>``.
+_LOCAL_SECRET_PREFIX = "stream-secret-"  # noqa: S105 (a file name's start, not a secret)
 
 Companion = Callable[["Pipeline", asyncio.Event], Coroutine[typing.Any, typing.Any, None]]
 
@@ -61,7 +71,24 @@ def local_secret_path(environment_id: str, environ: typing.Mapping[str, str] | N
     env = dict(os.environ if environ is None else environ)
     env.pop("MUXHOOK_DB", None)
     safe = "".join(c for c in environment_id if c.isalnum() or c in "-_") or "default"
-    return default_db_path(env).parent / f"stream-secret-{safe}"
+    return default_db_path(env).parent / f"{_LOCAL_SECRET_PREFIX}{safe}"
+
+
+def generated_secret_file(source: str) -> Path | None:
+    """The file of a generated secret, when ``source`` (where the event log says listen's
+    forward secret came from) is one: ``app_secret`` gives its path as the source."""
+    path = Path(source)
+    return path if path.name.startswith(_LOCAL_SECRET_PREFIX) else None
+
+
+def read_local_secret(path: Path) -> str | None:
+    """The secret kept at ``path``; None when the file is missing or empty. Raises
+    ``OSError`` or ``UnicodeDecodeError`` when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return text or None
 
 
 @dataclasses.dataclass(eq=False)
@@ -432,9 +459,7 @@ def _load_or_create_secret(path: Path, *, again: bool = True) -> tuple[str, bool
     from muxhook.errors import EnvironmentProblem
 
     try:
-        text = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        text = ""
+        text = read_local_secret(path) or ""
     except (OSError, UnicodeDecodeError) as error:
         raise EnvironmentProblem(
             f"cannot read the local signing secret at {path}: {error}; remove it or pass "

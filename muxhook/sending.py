@@ -69,11 +69,20 @@ class HttpSender:
         return Attempt(started_wall, url, answer.status, latency, answer.body, None, answer.headers)
 
 
-def check_url(url: str, option: str = "--to") -> str:
-    """``url`` when it is an http(s) URL with a host; one UsageError line otherwise."""
+def check_url(url: str, option: str = "--to", *, given: str | None = None, form: str = "") -> str:
+    """``url`` when it is an http(s) URL with a host and a port from 1 to 65535 (or none);
+    one UsageError line otherwise, quoting ``given`` (the text as typed, ``url`` when not
+    set) and, when the scheme is wrong, ``form`` after "give an http:// or https:// URL"."""
+    shown = url if given is None else given
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"{option} {url!r}: give an http:// or https:// URL")
+        raise UsageError(f"{option} {shown!r}: give an http:// or https:// URL{form}")
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of 0-65535
+        port = 0
+    if port == 0:
+        raise UsageError(f"{option} {shown!r} has an invalid port: give one from 1 to 65535")
     return url
 
 

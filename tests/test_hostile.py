@@ -918,6 +918,11 @@ COMMAND_CASES = [
         before=2,
     ),
     bad("listen-unknown-provider", f"{LISTEN} --provider nope", 2, NOPE),
+    *(
+        bad(f"listen-port-{port}", f"listen --no-tunnel --port {port}", 2, f"--port {port}: give")
+        for port in ("99999", "-1", "65536")
+    ),
+    bad("listen-inspect-port", f"{LISTEN} --inspect-port 65536", 2, "--inspect-port 65536: give"),
     bad("listen-bad-max-body", f"{LISTEN} --max-body lots", 2, "--max-body 'lots'", "512k"),
     bad("listen-bad-forward-to", f"{LISTEN} -f localhost:3000", 2, "'localhost:3000'", "http://"),
     # A missing log is no longer bad input for `log list` (exit 0, "no events yet": see
@@ -1006,6 +1011,29 @@ def test_trigger_checks_the_url_before_saying_it_sends(bad_inputs: Path) -> None
     result = muxhook(bad_inputs, "trigger", "ok.json", "--to", "not-a-url")
     assert result.returncode == 2
     assert "--to 'not-a-url': give an http:// or https:// URL" in _one_error_line(result, 0)
+
+
+@pytest.mark.parametrize(
+    ("option", "command"),
+    [
+        ("--forward-to", "listen --no-tunnel --no-inspect --port 0 -f {url}"),
+        ("--to", "trigger video.asset.ready --to {url}"),
+        ("--to", "replay video.asset.ready --to {url}"),
+        ("--to", "log replay 1 --db events.db --to {url}"),
+    ],
+    ids=["listen", "trigger", "replay", "log-replay"],
+)
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "http"])
+def test_a_url_with_an_invalid_port_is_one_line(
+    bad_inputs: Path, option: str, command: str, port: str
+) -> None:
+    with EventLog(bad_inputs / "events.db") as log:  # event 1 is there to send
+        log.record(Incoming(time.time(), "POST", "/webhooks/mux", [], ASSET_READY, ""))
+    url = f"http://localhost:{port}/x"
+    result = muxhook(bad_inputs, *shlex.split(command.format(url=url)))
+    assert result.returncode == 2, result.stderr
+    line = _one_error_line(result, 0)
+    assert line == f"error: {option} {url!r} has an invalid port: give one from 1 to 65535"
 
 
 @pytest.mark.skipif(not POSIX, reason="POSIX modes")

@@ -200,6 +200,10 @@ def test_the_api_lists_pages_and_filters(log_with_events: Path) -> None:
         bad = client.get(f"{root}/api/events", params={"status": "sideways"})
         assert bad.status_code == 400 and "unknown status" in bad.json()["error"]
         assert client.get(f"{root}/api/events", params={"before": "x"}).status_code == 400
+        for limit in ("-1", "0", "x"):
+            bad = client.get(f"{root}/api/events", params={"limit": limit})
+            assert bad.status_code == 400
+            assert bad.json()["error"] == f"limit must be a positive whole number, not {limit!r}"
 
 
 def test_an_event_in_detail_matches_log_show_and_holds_no_secret(

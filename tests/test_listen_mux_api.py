@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -267,6 +268,58 @@ def test_without_a_secret_one_is_generated_0600_and_the_sdk_verifies_with_it(
     )
     assert not lines_with(second.stderr, "generated")  # said once
     assert re.search(r"✓ valid +→ 200 ", second.stdout[0])  # the official SDK accepted it
+
+
+def test_log_replay_failed_signs_with_the_generated_secret_with_no_flags(
+    tmp_path: Path, stub: MuxApiStub
+) -> None:
+    """The README's Limits: an app that is down loses nothing, and ``log replay --failed``
+    delivers it, here with no secret set anywhere: listen generated one and kept it in a
+    file, and log replay reads it from there (the log's fingerprint says it is the one)."""
+    port = free_port()
+    down = f"http://127.0.0.1:{port}/webhooks/mux"
+    db = tmp_path / "events.db"
+    with from_stream(tmp_path, stub, "-f", down, env=token_env(stub)) as listener:
+        stub.wait_for_streams(1)
+        stub.publish(event("ev-1"))
+        stub.publish(event("ev-2"))
+        listener.wait_for_stdout(2)
+    assert all("→ failed" in line for line in listener.stdout)
+    kept = tmp_path / ".local" / "share" / "muxhook" / "stream-secret-stubenv1"
+    secret = kept.read_text().strip()
+    aside = kept.with_name("moved-away")
+
+    def replay_failed(**env: str) -> subprocess.CompletedProcess[str]:
+        return run_muxhook(tmp_path, "log", "replay", "--failed", "--db", str(db), env=env)
+
+    with sdk_receiver(secret, port=port):  # the app is back, verifying with that secret
+        kept.rename(aside)  # the file gone: one line each, saying what works instead
+        gone = replay_failed()
+        assert gone.returncode == 2, gone.stderr
+        assert "Traceback" not in gone.stderr
+        said = f"listen signed it with the secret it generated in {kept}, which is gone; set "
+        said += "MUX_WEBHOOK_SECRET to the secret your app verifies with, or pass --forward-secret"
+        assert len(lines_with(gone.stdout.splitlines(), said)) == 2, gone.stdout
+        assert [row.status for row in logged(db)] == ["failed", "failed"]
+        # What the line says works: MUX_WEBHOOK_SECRET set to the app's secret.
+        first = run_muxhook(
+            tmp_path, "log", "replay", "1", "--db", str(db), env={"MUX_WEBHOOK_SECRET": secret}
+        )
+        assert first.returncode == 0 and "→ 200" in first.stdout, first.stdout + first.stderr
+        kept.write_text("another-secret-made-since\n")  # a new file: not the one used
+        other = replay_failed()
+        assert other.returncode == 2, other.stdout + other.stderr
+        assert f"the secret in {kept} is not the one listen signed it with (the file was made " in (
+            other.stdout
+        )
+        aside.replace(kept)
+        replayed = replay_failed()  # no flags, no MUX_WEBHOOK_SECRET: the file's secret
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    # 200 from the official SDK's receiver: it was signed verifiably with the secret.
+    assert replayed.stdout.startswith("#2 ") and "→ 200" in replayed.stdout, replayed.stdout
+    assert len(replayed.stdout.splitlines()) == 1, replayed.stdout
+    assert [row.status for row in logged(db)] == ["ok", "ok"]
+    assert secret not in replayed.stdout + replayed.stderr
 
 
 # -- what stops it, in one line ----------------------------------------------------------------

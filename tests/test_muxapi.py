@@ -181,6 +181,18 @@ def test_a_secret_goes_into_dotenv_0600_and_the_previous_value_comes_back(tmp_pa
     assert path.read_text() == "PORT=3000\nMUX_WEBHOOK_SECRET=mine\nOTHER=x # note\n"
 
 
+def test_a_dotenv_left_empty_by_take_back_is_removed(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    envfile.put_secret(path, "MUX_WEBHOOK_SECRET", "s1", endpoint_id="e1", address="u")
+    assert envfile.take_back(path, "MUX_WEBHOOK_SECRET", endpoint_id="e1")
+    assert not path.exists()
+    # Anything else in it, even a blank line, keeps the file.
+    path.write_text("\n")
+    envfile.put_secret(path, "MUX_WEBHOOK_SECRET", "s2", endpoint_id="e2", address="u")
+    assert envfile.take_back(path, "MUX_WEBHOOK_SECRET", endpoint_id="e2")
+    assert path.read_text() == "\n"
+
+
 # -- muxhook endpoints, as a user runs it ------------------------------------------------------
 
 
@@ -217,8 +229,9 @@ def test_endpoints_create_list_update_delete(stub: MuxApiStub, cli: CLI, tmp_pat
     deleted = cli("endpoints", "delete", endpoint_id)
     assert deleted.code == 0, deleted.stderr
     assert stub.endpoints == {}
-    assert "MUX_WEBHOOK_SECRET" not in env_file.read_text()
-    assert "its signing secret left .env" in deleted.stderr
+    # create made .env (there was none): delete leaves none, not an empty file.
+    assert not env_file.exists()
+    assert "its signing secret left .env, which held nothing else and is removed" in deleted.stderr
     assert cli("endpoints", "list").stderr == "no webhook endpoints in environment 'Development'\n"
 
 

@@ -19,6 +19,7 @@ if typing.TYPE_CHECKING:
 
 __all__ = [
     "LogFilter",
+    "check_port",
     "load_fixture",
     "logged_events",
     "open_log",
@@ -67,6 +68,13 @@ def load_fixture(
         return fixture
     module = providers.get(fixture.provider)
     return fixture._replace(body=body, event_type=module.event_type(body))
+
+
+def check_port(port: int | None, option: str) -> None:
+    """One UsageError line when a port to listen on is not one from 0 to 65535 (``None``:
+    not given)."""
+    if port is not None and not 0 <= port <= 65535:
+        raise UsageError(f"{option} {port}: give a port from 0 to 65535")
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:

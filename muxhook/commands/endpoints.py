@@ -144,10 +144,10 @@ def endpoints_delete(out: Output, options: EndpointsDeleteOptions) -> ExitCode:
     with _mux_api(out, options.token_id, options.token_secret, muxapi.WRITE) as api:
         api.delete_endpoint(options.endpoint_id)
     out.say(f"deleted Mux endpoint {options.endpoint_id}: Mux stops sending to it")
-    if envfile.take_back(
-        Path(options.env_file), "MUX_WEBHOOK_SECRET", endpoint_id=options.endpoint_id
-    ):
-        out.say(f"its signing secret left {options.env_file}")
+    env_file = Path(options.env_file)
+    if envfile.take_back(env_file, "MUX_WEBHOOK_SECRET", endpoint_id=options.endpoint_id):
+        gone = "" if env_file.exists() else ", which held nothing else and is removed"
+        out.say(f"its signing secret left {options.env_file}{gone}")
     return ExitCode.OK
 
 

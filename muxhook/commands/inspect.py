@@ -7,8 +7,8 @@ import sys
 import typing
 from typing import Annotated
 
-from muxhook.commands.common import open_log, run_loop
-from muxhook.errors import ExitCode, UsageError
+from muxhook.commands.common import check_port, open_log, run_loop
+from muxhook.errors import ExitCode
 from muxhook.options import Db, option
 
 if typing.TYPE_CHECKING:
@@ -54,8 +54,7 @@ def inspect(out: Output, options: InspectOptions, *, stop: asyncio.Event | None 
     from muxhook.inspector import server
     from muxhook.inspector.actions import Actions, secrets_from_environment
 
-    if options.port is not None and not 0 <= options.port < 65536:
-        raise UsageError(f"--port {options.port}: give a port from 0 to 65535")
+    check_port(options.port, "--port")
     if not server.check_host(options.host, allow_remote=options.allow_remote):
         out.warn(
             f"the inspector listens on {options.host}: other machines can read every event in the "

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from muxhook.commands.common import run_loop, usable_folder
+from muxhook.commands.common import check_port, run_loop, usable_folder
 from muxhook.errors import EnvironmentProblem, ExitCode, MuxhookError, UsageError
 from muxhook.options import (
     Db,
@@ -213,6 +213,8 @@ def listen(out: Output, options: ListenOptions, *, stop: asyncio.Event | None = 
         providers.get(options.provider)
     if options.concurrency < 1 or options.retries < 0 or options.forward_timeout <= 0:
         raise UsageError("--concurrency must be ≥ 1, --retries ≥ 0 and --forward-timeout > 0")
+    check_port(options.port, "--port")
+    check_port(options.inspect_port, "--inspect-port")
     routes = parse_routes(options.forward_to)
     extra = parse_extra_headers(list(options.header))
     limit = _parse_size(options.max_body)
@@ -780,8 +782,6 @@ def _listen_inspector(
     from muxhook.inspector import server
     from muxhook.inspector.actions import Actions, secrets_from
 
-    if port is not None and not 0 <= port < 65536:
-        raise UsageError(f"--inspect-port {port}: give a port from 0 to 65535")
     sock = server.bind(
         "127.0.0.1",
         server.DEFAULT_PORT if port is None else port,

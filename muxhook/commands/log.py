@@ -490,6 +490,7 @@ class _Signer:
         self.out = out
         self._keys: dict[str, str | None] = {}  # provider → its signing secret, if found
         self._matches: dict[tuple[str, str], bool] = {}  # (secret, fingerprint) → a match
+        self._generated: dict[Path, str | None] = {}  # a generated secret's file → its secret
 
     def platform(self, row: StoredEvent) -> list[tuple[str, str]]:
         """The recorded headers, freshly signed with the platform's secret when there is one."""
@@ -520,10 +521,18 @@ class _Signer:
             self._matches[secret, stored] = fingerprint_matches(secret, stored)
         return self._matches[secret, stored]
 
+    def _generated_secret(self, path: Path) -> str | None:
+        from muxhook.muxlisten import read_local_secret
+
+        if path not in self._generated:
+            self._generated[path] = read_local_secret(path)
+        return self._generated[path]
+
     def to_target(self, row: StoredEvent, target: Target) -> _Send:
         """The event as listen sent it to ``target``: its ``-H`` headers, re-signed as it was."""
         from muxhook import providers, signing
         from muxhook.forward import forwardable_headers
+        from muxhook.muxlisten import generated_secret_file
         from muxhook.secrets import FORWARD_SECRET_ENV, resolve_secret
 
         possibly = _possibly_delivered(row, target)
@@ -534,22 +543,46 @@ class _Signer:
         if name not in self._keys:
             found = resolve_secret(name, self.secret)
             self._keys[name] = None if found is None else found.value
-        # The forward secret, or the platform's own (listen --from mux-api signs forwards with
-        # the app's secret): whichever has the fingerprint the log kept.
+        # The forward secret, the platform's own (listen --from mux-api signs forwards with
+        # the app's secret), or the one listen --from mux-api generated, from its file:
+        # whichever has the fingerprint the log kept.
+        generated = generated_secret_file(target.resign.source)
+        problem = None
+        kept = None
+        if generated is not None:
+            try:
+                kept = self._generated_secret(generated)
+            except (OSError, UnicodeDecodeError) as error:
+                reason = getattr(error, "strerror", None) or str(error)
+                problem = f"cannot read the secret listen generated, {generated} ({reason})"
         candidates = [
-            c for c in (self.forward.value if self.forward else None, self._keys[name]) if c
+            c for c in (self.forward.value if self.forward else None, self._keys[name], kept) if c
         ]
         stored = target.resign.fingerprint
         key = next((c for c in candidates if self._fingerprint_is(c, stored)), None)
         if key is None:
-            problem = (
-                f"listen re-signed it with a forward secret (from {target.resign.source}); "
-                f"pass --forward-secret or set {FORWARD_SECRET_ENV}"
-                if self.forward is None
-                else f"the forward secret from {self.forward.source} is not the one listen "
-                f"re-signed it with (from {target.resign.source}); pass that one with "
-                f"--forward-secret or {FORWARD_SECRET_ENV}"
-            )
+            if generated is not None:
+                if problem is None:
+                    problem = (
+                        f"listen signed it with the secret it generated in {generated}, which "
+                        "is gone"
+                        if kept is None
+                        else f"the secret in {generated} is not the one listen signed it with "
+                        "(the file was made again)"
+                    )
+                problem += (
+                    f"; set {providers.get(name).SECRET_ENV} to the secret your app verifies "
+                    "with, or pass --forward-secret"
+                )
+            else:
+                problem = (
+                    f"listen re-signed it with a forward secret (from {target.resign.source}); "
+                    f"pass --forward-secret or set {FORWARD_SECRET_ENV}"
+                    if self.forward is None
+                    else f"the forward secret from {self.forward.source} is not the one listen "
+                    f"re-signed it with (from {target.resign.source}); pass that one with "
+                    f"--forward-secret or {FORWARD_SECRET_ENV}"
+                )
             return _Send(row, target.url, [], possibly, problem)
         fresh = signing.sign(row.body, secret=key, provider=name)
         extra = [(k, v) for k, v in fresh.items() if k.lower() != "content-type"]

@@ -231,12 +231,16 @@ def _filters(query: Mapping[str, str]) -> dict[str, typing.Any]:
     return options
 
 
-def _number(query: Mapping[str, str], name: str, default: int | None) -> int | None:
+def _number(
+    query: Mapping[str, str], name: str, default: int | None, *, positive: bool = False
+) -> int | None:
+    """The query's ``name`` as a whole number (≥ 1 when ``positive``); 400 otherwise."""
     text = query.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit():
-        raise HTTPException(400, f"{name} must be a whole number, not {text!r}")
+    if not text.isascii() or not text.isdigit() or (positive and int(text) == 0):
+        kind = "a positive whole number" if positive else "a whole number"
+        raise HTTPException(400, f"{name} must be {kind}, not {text!r}")
     return int(text)
 
 
@@ -265,7 +269,7 @@ class _Api:
 
     async def events(self, request: Request) -> Response:
         query = request.query_params
-        limit = min(_number(query, "limit", PAGE_SIZE) or PAGE_SIZE, MAX_PAGE)
+        limit = min(_number(query, "limit", PAGE_SIZE, positive=True) or PAGE_SIZE, MAX_PAGE)
         before = _number(query, "before", None)
         filters = _filters(query)
         rows: list[StoredEvent] = await self.reader.run(
