@@ -70,6 +70,15 @@ def in_terminal(home: Path, *args: str) -> tuple[int, list[str]]:
     return code, [line.rsplit("\r", 1)[-1] for line in text.split("\r\n")]
 
 
+#: What --tamper sends besides the genuine event, in order.
+FORGERIES = (
+    "signed with another secret",
+    "body changed after signing",
+    "no signature header",
+    "timestamp a day old",
+)
+
+
 def test_the_terminal_table_names_each_forgery_in_its_row(
     tmp_path: Path, app: RecordingApp
 ) -> None:
@@ -78,12 +87,7 @@ def test_the_terminal_table_names_each_forgery_in_its_row(
     assert "event ┃ source ┃ expected ┃ got ┃ latency".split() in [line.split() for line in lines]
     table = [line for line in lines if "│" in line]  # the rows of the summary table
     rows = {line.split("│")[0].strip(): line for line in table}
-    for label in (
-        "signed with another secret",
-        "body changed after signing",
-        "no signature header",
-        "timestamp a day old",
-    ):
+    for label in FORGERIES:
         row = rows[f"video.asset.ready [forged: {label}]"]  # as data, not as rich markup
         assert [cell.strip() for cell in row.split("│")[2:4]] == ["4xx", "200"], row
     assert [cell.strip() for cell in rows["video.asset.ready"].split("│")[2:4]] == ["2xx", "200"]
@@ -94,12 +98,7 @@ def test_the_terminal_table_names_each_forgery_in_its_row(
         "failed:",
         *(
             f"  ✗ video.asset.ready [forged: {label}]: expected 4xx, got 200: {ANSWER}"
-            for label in (
-                "signed with another secret",
-                "body changed after signing",
-                "no signature header",
-                "timestamp a day old",
-            )
+            for label in FORGERIES
         ),
     ]
     assert end[5].startswith("1 of 5 events handled as expected; 4 failed"), end
@@ -143,12 +142,7 @@ def test_tamper_fails_against_an_app_that_does_not_verify(
     # Then, at the end, the failures once more: one line each, naming the forgery.
     assert after.splitlines() == [
         f"  ✗ video.asset.ready [forged: {label}]: expected 4xx, got 200: {ANSWER}"
-        for label in (
-            "signed with another secret",
-            "body changed after signing",
-            "no signature header",
-            "timestamp a day old",
-        )
+        for label in FORGERIES
     ]
     assert result.stderr.splitlines()[-1].startswith("1 of 5 events handled as expected; 4 failed")
 
