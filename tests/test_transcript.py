@@ -83,6 +83,12 @@ class Terminal:
                 raise AssertionError(f"no {pattern!r} on the screen within {timeout} s:\n{text}")
             time.sleep(0.1)
 
+    def command(self, pane: str, line: str) -> str:
+        """Type a command line; once it has ended, what it printed and its ``exit=N``."""
+        mark = len(self.screen(pane).rstrip())
+        self.type(pane, f"{line}; echo exit=$?")
+        return self.wait_for(pane, r"^exit=\d+$", after=mark)[mark:]
+
     def close(self) -> None:
         subprocess.run(
             [self.tmux, "-L", self.socket, "kill-server"],
@@ -164,28 +170,20 @@ def test_the_walk_through_in_a_real_terminal(terminal: Terminal) -> None:
         assert echoed == ["^C"], echoed  # the terminal's ^C stands alone on its line
         terminal.wait_for(listen, r"^\(\.venv\) \$\s*\Z")  # listen exited: the prompt
 
-        mark = len(terminal.screen(listen).rstrip())
-        terminal.type(listen, "muxhook log list; echo exit=$?")
-        screen = terminal.wait_for(listen, r"^exit=\d+$", after=mark)
-        listed = screen[mark:]
+        listed = terminal.command(listen, "muxhook log list")
         assert "exit=0" in listed, listed
         assert re.search(r"#?2\b.*video\.asset\.created.*(failed|500)", listed), listed
         assert re.search(r"#?1\b.*video\.asset\.ready", listed), listed
 
         app.failing = False
-        mark = len(terminal.screen(listen).rstrip())
-        terminal.type(listen, "muxhook log replay --failed; echo exit=$?")
-        screen = terminal.wait_for(listen, r"^exit=\d+$", after=mark)
-        replayed = screen[mark:]
+        replayed = terminal.command(listen, "muxhook log replay --failed")
         assert "exit=0" in replayed, replayed
         assert re.search(r"#?2\b.*video\.asset\.created.*200", replayed), replayed
         assert "video.asset.ready" not in replayed  # delivered the first time: not sent again
 
-        mark = len(terminal.screen(listen).rstrip())
-        terminal.type(listen, "muxhook log replay --failed; echo exit=$?")
-        screen = terminal.wait_for(listen, r"^exit=\d+$", after=mark)
-        assert "exit=0" in screen[mark:] and "nothing to replay" in screen[mark:]
-        assert "video.asset" not in screen[mark:]  # nothing left to deliver
+        again = terminal.command(listen, "muxhook log replay --failed")
+        assert "exit=0" in again and "nothing to replay" in again
+        assert "video.asset" not in again  # nothing left to deliver
 
     kinds = [request.body.split(b'"type":"', 2)[1].split(b'"', 1)[0] for request in app.requests]
     assert kinds == [b"video.asset.ready", b"video.asset.created", b"video.asset.created"]
