@@ -314,8 +314,17 @@ class Context:
     def start_inspector(self) -> None:
         if self._inspector is not None:
             return
+        process, output = self.start(["muxhook", "inspect", "--port", "0"])
+        self._inspector = process
+        line = wait_for(output, "inspector: http://127.0.0.1:", process)
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", line)
+        assert found, line
+        self.inspector_url, self.token = found.group(1), found.group(2)
+
+    def start(self, argv: list[str]) -> tuple[subprocess.Popen[str], list[str]]:
+        """Start ``argv`` in the user's folder; its output lines are collected as they come."""
         process = subprocess.Popen(
-            ["muxhook", "inspect", "--port", "0"],
+            argv,
             cwd=self.folder,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -323,12 +332,7 @@ class Context:
             stdin=subprocess.DEVNULL,
             text=True,
         )
-        self._inspector = process
-        output = watch(process)
-        line = wait_for(output, "inspector: http://127.0.0.1:", process)
-        found = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", line)
-        assert found, line
-        self.inspector_url, self.token = found.group(1), found.group(2)
+        return process, watch(process)
 
     def close(self) -> None:
         if self._inspector is not None:
@@ -398,16 +402,7 @@ def test_the_readme_commands_run_from_an_empty_folder(context: Context) -> None:
         if isinstance(how, Serve):
             context.before_serve(command)
             filled = context.fill(command)
-            process = subprocess.Popen(
-                context.shell("exec " + filled),
-                cwd=context.folder,
-                env=context.env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-            )
-            output = watch(process)
+            process, output = context.start(context.shell("exec " + filled))
             wait_for(output, how.ready, process)
             if how.during:
                 getattr(context, how.during)(output)
